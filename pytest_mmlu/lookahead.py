@@ -1,0 +1,36 @@
+"""Which items this process will run next, so their requests can be in flight already.
+
+Without xdist it is the session's item list. Under xdist each worker holds a
+queue of item indices sent by the controller; we read it without taking from it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+
+def _worker_queue(config: pytest.Config):
+    for plugin in config.pluginmanager.get_plugins():
+        if type(plugin).__name__ == "WorkerInteractor" and hasattr(plugin, "torun"):
+            return plugin
+    return None
+
+
+def upcoming(item: pytest.Item, position: int, count: int) -> list[int]:
+    """Positions (indices into session.items) of up to `count` items from this one on."""
+    session = item.session
+    if not hasattr(item.config, "workerinput"):
+        return list(range(position, min(position + count, len(session.items))))
+    interactor = _worker_queue(item.config)
+    if interactor is None:
+        return [position]
+    try:
+        with interactor.torun.lock() as pending:
+            queued = [i for i in itertools.islice(pending, count) if isinstance(i, int)]
+    except Exception:  # xdist internals changed: fall back to no lookahead
+        queued = []
+    nxt = getattr(interactor, "nextitem_index", None)
+    head = [position] + ([nxt] if isinstance(nxt, int) else [])
+    return (head + queued)[:count]

@@ -1,0 +1,225 @@
+"""The run's settings: options declared once, resolved once (CLI over env over ini), validated.
+
+Every option `--mmlu-foo-bar` is also the ini key `mmlu_foo_bar` and the
+environment variable `MMLU_FOO_BAR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import gates as gates_mod
+from .backends import SERVICES, default_base_url, normalise_url
+from .prompts import FORMATS
+
+SCORINGS = ("generate", "logprobs")
+
+
+def _int_in(low: int, high: int | None, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{what} must be {span}, not {value}")
+        return value
+    return parse
+
+
+def _positive_float(what: str, allow_zero: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
+        if value < 0 or (value == 0 and not allow_zero) or value != value:
+            raise argparse.ArgumentTypeError(f"{what} must be {'0 or more' if allow_zero else 'above 0'}, not {text}")
+        return value
+    return parse
+
+
+def _choice(options, what: str):
+    def parse(text: str) -> str:
+        value = str(text).strip()
+        if value not in options:
+            close = difflib.get_close_matches(value, options, n=3, cutoff=0.4)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {value!r}{hint} (choose from {', '.join(options)})")
+        return value
+    return parse
+
+
+def _url(text: str) -> str:
+    value = str(text).strip()
+    if not value.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"--mmlu-base-url must start with http:// or https://, not {value!r}")
+    return normalise_url(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # CLI name without the leading --mmlu-
+    help: str
+    type: object = str
+    repeat: bool = False  # repeatable, also comma-separated
+    flag: bool = False
+    default: object = None
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return "mmlu_" + self.name.replace("-", "_")
+
+
+OPTIONS = (
+    Option("backend", "model backend; giving it turns the plugin on: " + ", ".join(SERVICES),
+           _choice(tuple(SERVICES), "backend"), metavar="NAME"),
+    Option("model", "model id for the backend (a .gguf path for llama-cpp)", metavar="NAME"),
+    Option("base-url", "server address for HTTP backends, with or without /v1; repeat to spread "
+           "load over several servers", _url, repeat=True, metavar="URL"),
+    Option("subject", "subject, category (stem, humanities, social_sciences, other) or all; "
+           "repeatable and comma-separated (default: all)", repeat=True, metavar="S"),
+    Option("dataset", "Hugging Face dataset id, or a local folder or file (default: cais/mmlu)",
+           default="cais/mmlu", metavar="ID_OR_PATH"),
+    Option("split", "split to evaluate (default: test)", default="test", metavar="NAME"),
+    Option("shots", "few-shot examples per prompt, 0 to 5, from the dev split (default: 0)",
+           _int_in(0, 5, "--mmlu-shots"), default=0, metavar="K"),
+    Option("limit", "at most N questions per subject: a seeded, reproducible sample",
+           _int_in(1, None, "--mmlu-limit"), metavar="N"),
+    Option("scoring", "generate: read the answer from generated text; logprobs: most likely "
+           "letter in one forward pass (default: the backend's best)",
+           _choice(SCORINGS, "scoring"), metavar="generate|logprobs"),
+    Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt) or instruct "
+           "(asks for 'Answer: X'); default: harness for logprobs, instruct for generate",
+           _choice(FORMATS, "prompt format"), metavar="harness|instruct"),
+    Option("min-accuracy", "a gate: [SCOPE=]VALUE, overall or for a subject or category, "
+           "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE"),
+    Option("baseline", "a previous JSON report to compare with, question by question", metavar="PATH"),
+    Option("report", "write the JSON report here", metavar="PATH"),
+    Option("cache", "where replies are cached (default: under pytest's cache dir)", metavar="DIR"),
+    Option("no-cache", "neither read nor write the reply cache", flag=True, default=False),
+    Option("concurrency", "requests in flight per process (default: the backend's best)",
+           _int_in(1, 1024, "--mmlu-concurrency"), metavar="N"),
+    Option("max-tokens", "generation token limit (default: the backend's)",
+           _int_in(1, None, "--mmlu-max-tokens"), metavar="N"),
+    Option("temperature", "sampling temperature (default: 0)",
+           _positive_float("--mmlu-temperature", allow_zero=True), default=0.0, metavar="T"),
+    Option("timeout", "seconds to wait for one reply (default: 120)",
+           _positive_float("--mmlu-timeout"), default=120.0, metavar="SECONDS"),
+    Option("retries", "retries after a failed request, with backoff (default: 3)",
+           _int_in(0, 20, "--mmlu-retries"), default=3, metavar="N"),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mmlu", "MMLU benchmark (pytest-mmlu)")
+    for opt in OPTIONS:
+        if opt.flag:
+            group.addoption(f"--mmlu-{opt.name}", action="store_true", dest=opt.dest, default=None,
+                            help=opt.help)
+            parser.addini(opt.dest, opt.help, type="bool", default=False)
+        else:
+            group.addoption(f"--mmlu-{opt.name}", action="append" if opt.repeat else "store",
+                            dest=opt.dest, type=opt.type, default=None, metavar=opt.metavar,
+                            help=opt.help)
+            parser.addini(opt.dest, opt.help, type="args" if opt.repeat else "string")
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str | None
+    model: str | None
+    base_urls: tuple[str, ...]
+    subjects: tuple[str, ...]
+    dataset: str
+    split: str
+    shots: int
+    limit: int | None
+    scoring: str | None
+    prompt: str | None
+    gates: tuple = ()
+    baseline: str | None = None
+    report: str | None = None
+    cache: str | None = None
+    no_cache: bool = False
+    concurrency: int | None = None
+    max_tokens: int | None = None
+    temperature: float = 0.0
+    timeout: float = 120.0
+    retries: int = 3
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.backend is not None
+
+    @property
+    def service(self):
+        return SERVICES[self.backend]
+
+
+def _split_values(values) -> list[str]:
+    out = []
+    for value in values:
+        out += [v.strip() for v in str(value).split(",") if v.strip()]
+    return out
+
+
+def _raw(config: pytest.Config, opt: Option):
+    """CLI over environment over ini; raw strings from env/ini still need their type."""
+    cli = config.getoption(opt.dest)
+    if cli is not None and cli is not False:
+        return cli, True
+    env = os.environ.get(opt.dest.upper())
+    if env is not None and env.strip() != "":
+        return (env.split() if opt.repeat else env), False
+    ini = config.getini(opt.dest)
+    if ini:
+        return ini, False
+    return None, True
+
+
+def resolve(config: pytest.Config) -> Settings:
+    values = {}
+    for opt in OPTIONS:
+        raw, typed = _raw(config, opt)
+        if raw is None:
+            values[opt.name] = opt.default
+            continue
+        if opt.flag:
+            values[opt.name] = raw is True or str(raw).lower() in ("1", "true", "yes", "on")
+            continue
+        try:
+            if opt.repeat:
+                items = raw if typed else _split_values(raw)
+                if opt.name in ("subject",):
+                    items = _split_values(items)
+                values[opt.name] = [v if typed or opt.type is str else opt.type(v) for v in items]
+            else:
+                values[opt.name] = raw if typed or opt.type is str else opt.type(raw)
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"{exc} (from {opt.dest.upper()} or ini {opt.dest})") from None
+    backend = values["backend"]
+    base_urls = tuple(dict.fromkeys(values["base-url"] or ()))
+    if backend and not base_urls:
+        url = default_base_url(SERVICES[backend])
+        base_urls = (url,) if url else ()
+    return Settings(
+        backend=backend, model=values["model"], base_urls=base_urls,
+        subjects=tuple(values["subject"] or ("all",)), dataset=values["dataset"],
+        split=values["split"], shots=values["shots"], limit=values["limit"],
+        scoring=values["scoring"], prompt=values["prompt"], gates=tuple(values["min-accuracy"] or ()),
+        baseline=values["baseline"], report=values["report"], cache=values["cache"],
+        no_cache=bool(values["no-cache"]), concurrency=values["concurrency"],
+        max_tokens=values["max-tokens"], temperature=values["temperature"],
+        timeout=values["timeout"], retries=values["retries"],
+    )

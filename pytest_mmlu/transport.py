@@ -1,0 +1,160 @@
+"""HTTP for the backends: timeouts, bounded retries with capped backoff, honest errors.
+
+Retries are urllib3's: exponential backoff with a cap, `Retry-After` honoured
+(but never beyond the cap), no retry for 4xx other than 408/429.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .backends.base import BackendError, BadReply, KeyRejected, Unreachable
+
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+MAX_REPLY_BYTES = 8 * 1024 * 1024
+BACKOFF_CAP = 30.0
+
+
+class BackendTimeout(BackendError):
+    pass
+
+
+class RateLimited(BackendError):
+    pass
+
+
+class _CappedRetry(Retry):
+    # a server asking for an hour's pause must not stall a CI run for an hour
+    def get_retry_after(self, response):
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.backoff_max)
+
+
+def _retry(retries: int, backoff: float) -> Retry:
+    return _CappedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=retries,
+        status_forcelist=RETRY_STATUS,
+        allowed_methods=None,  # our POSTs are safe to repeat
+        backoff_factor=backoff,
+        backoff_max=BACKOFF_CAP,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+class Transport:
+    def __init__(self, *, timeout: float, retries: int, headers: dict | None = None,
+                 secrets: tuple[str, ...] = (), backoff: float = 0.5,
+                 max_bytes: int = MAX_REPLY_BYTES):
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.headers = dict(headers or {})
+        self.secrets = tuple(s for s in secrets if s)
+        self.max_bytes = max_bytes
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(max_retries=_retry(self.retries, self.backoff), pool_maxsize=64)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update(self.headers)
+            self._local.session = session
+        return session
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def post_json(self, url: str, payload: dict) -> dict:
+        return self._request("POST", url, payload)
+
+    def get_json(self, url: str) -> dict:
+        return self._request("GET", url, None)
+
+    def _request(self, method: str, url: str, payload: dict | None) -> dict:
+        # urllib3 retries what fails before the reply starts; a reply cut mid-body is retried here
+        for attempt in range(self.retries + 1):
+            try:
+                return self._once(method, url, payload)
+            except _CutOff as cut:
+                if attempt == self.retries:
+                    raise BackendError(self.redact(f"connection to {url} broke while reading the reply ({cut})"))
+                time.sleep(min(self.backoff * 2 ** attempt, BACKOFF_CAP))
+        raise AssertionError("unreachable")
+
+    def _once(self, method: str, url: str, payload: dict | None) -> dict:
+        try:
+            response = self._session().request(method, url, json=payload, timeout=self.timeout, stream=True)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise Unreachable(self.redact(f"cannot reach {url}: connection timed out")) from None
+        except requests.exceptions.Timeout:
+            raise BackendTimeout(f"no reply from {url} within {self.timeout:g}s "
+                                 f"({self.retries + 1} tries)") from None
+        except requests.exceptions.RetryError as exc:
+            raise BackendError(self.redact(f"{url}: gave up after {self.retries + 1} tries ({exc})")) from None
+        except requests.exceptions.ConnectionError as exc:
+            if _is_refused(exc):
+                raise Unreachable(f"cannot reach {url}: connection refused") from None
+            raise _CutOff(self.redact(_short(exc))) from None
+        with response:
+            body = self._read(response)
+        status = response.status_code
+        if status in (401, 403):
+            raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_snippet(body))}")
+        if status == 429:
+            raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries")
+        if status >= 400:
+            raise BackendError(f"HTTP {status} from {url}: {self.redact(_snippet(body))}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise BadReply(f"reply from {url} is not JSON: {self.redact(_snippet(body))!r}") from None
+
+    def _read(self, response: requests.Response) -> bytes:
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(65536):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise BadReply(f"reply from {response.url} is larger than "
+                                   f"{self.max_bytes // (1024 * 1024)} MiB; not read further")
+                chunks.append(chunk)
+        except requests.exceptions.Timeout:
+            raise BackendTimeout(f"reply from {response.url} stalled for {self.timeout:g}s") from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+            raise _CutOff(_short(exc)) from None
+        return b"".join(chunks)
+
+
+class _CutOff(Exception):
+    pass
+
+
+def _is_refused(exc: Exception) -> bool:
+    text = str(exc)
+    return any(word in text for word in ("Connection refused", "NewConnectionError",
+                                         "Name or service not known", "nodename nor servname",
+                                         "Failed to resolve", "No route to host"))
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200]
+
+
+def _snippet(body: bytes) -> str:
+    return body[:300].decode("utf-8", "replace").strip()

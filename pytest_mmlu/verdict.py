@@ -1,0 +1,52 @@
+"""From a reply to a verdict: which letter the model gave, and whether it could be read at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .backends.base import Reply
+from .extract import extract_letter
+from .question import LETTERS, Question
+
+
+@dataclass(frozen=True)
+class Verdict:
+    predicted: str | None
+    unparsed: bool
+    reason: str  # how the letter was read, or why none could be
+
+    def correct(self, question: Question) -> bool:
+        return self.predicted == question.expected
+
+
+def judge(reply: Reply, scoring: str) -> Verdict:
+    if scoring == "logprobs":
+        if not reply.logprobs:
+            return Verdict(None, True, reply.note or "no log-probabilities for the choice letters")
+        # ties go to the earliest letter, as numpy's argmax does in lm-evaluation-harness
+        best = max(LETTERS, key=lambda letter: (reply.logprobs.get(letter, float("-inf")), -LETTERS.index(letter)))
+        return Verdict(best, False, "logprobs")
+    if reply.note and not reply.text:
+        return Verdict(None, True, reply.note)
+    extraction = extract_letter(reply.text)
+    if extraction.letter is None:
+        why = "reply cut off by the token limit" if reply.truncated else f"no answer letter ({extraction.how})"
+        return Verdict(None, True, why)
+    return Verdict(extraction.letter, False, extraction.how)
+
+
+def describe_failure(question: Question, verdict: Verdict, reply: Reply, width: int = 300) -> str:
+    given = verdict.predicted or "nothing readable"
+    lines = [f"{question.subject} {question.name}: "
+             + (f"unparsed reply ({verdict.reason})" if verdict.unparsed else "wrong answer")
+             + f"; expected {question.expected}, got {given}",
+             "",
+             question.question.strip()]
+    for letter, choice in zip(LETTERS, question.choices):
+        mark = "  <- expected" if letter == question.expected else ("  <- given" if letter == verdict.predicted else "")
+        lines.append(f"  {letter}. {choice}{mark}")
+    if reply.logprobs:
+        lines.append("log-probabilities: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(reply.logprobs.items())))
+    text = reply.text.strip()
+    lines.append("reply: " + (repr(text[:width]) + ("..." if len(text) > width else "") if text else "(empty)"))
+    return "\n".join(lines)
