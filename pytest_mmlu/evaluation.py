@@ -8,7 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import prompts
-from .backends import BackendError, KeyRejected, Reply, Unreachable, make_backend, needs_key
+from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, make_backend,
+                       needs_key)
 from .cache import ReplyCache, cache_key
 from .data import open_source
 from .keys import find_key
@@ -72,11 +73,7 @@ class Evaluation:
     # -- backend ------------------------------------------------------------
     def backends(self) -> list:
         if self._backends is None:
-            headers = {}
-            if self.key and self.service.protocol == "gemini":
-                headers["x-goog-api-key"] = self.key  # a header, so the key never sits in a URL
-            elif self.key:
-                headers["Authorization"] = f"Bearer {self.key}"
+            headers = auth_headers(self.service, self.key)
             urls = self.settings.base_urls or (None,)
             self._backends = [
                 make_backend(self.service, url, self.settings.model or self.service.model,

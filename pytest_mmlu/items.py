@@ -54,6 +54,7 @@ class QuestionItem(pytest.Item):
         self.reply = None
         self.verdict: Verdict | None = None
         self.record: dict | None = None
+        self.cached = False
         self.position = 0  # place in this process's run order, set before the run
 
     def _record(self, outcome: str, **extra) -> None:
@@ -70,7 +71,7 @@ class QuestionItem(pytest.Item):
     def setup(self):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer
         try:
-            self.reply, cached = self.evaluation.reply(self.position, self.question)
+            self.reply, self.cached = self.evaluation.reply(self.position, self.question)
         except BackendError as exc:
             self._record("error", error=str(exc))
             raise
@@ -81,7 +82,7 @@ class QuestionItem(pytest.Item):
     def runtest(self):
         self.verdict = judge(self.reply, self.evaluation.scoring)
         passed = self.verdict.correct(self.question)
-        extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed,
+        extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed, "cached": self.cached,
                  "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}
         if self.reply.reasoning:
             extra["reasoning"] = self.reply.reasoning[:REPLY_CHARS]

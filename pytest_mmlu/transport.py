@@ -12,6 +12,7 @@ import time
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from .backends.base import BackendError, BadReply, KeyRejected, Unreachable
@@ -110,6 +111,9 @@ class Transport:
         except requests.exceptions.ConnectionError as exc:
             if _is_refused(exc):
                 raise Unreachable(f"cannot reach {url}: connection refused") from None
+            if _timed_out(exc):  # urllib3 gave up on read timeouts: requests calls that a ConnectionError
+                raise BackendTimeout(f"no reply from {url} within {self.timeout:g}s "
+                                     f"({self.retries + 1} tries)") from None
             raise _CutOff(self.redact(_short(exc))) from None
         with response:
             body = self._read(response)
@@ -137,6 +141,8 @@ class Transport:
         except requests.exceptions.Timeout:
             raise BackendTimeout(f"reply from {response.url} stalled for {self.timeout:g}s") from None
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError) as exc:
+            if _timed_out(exc):  # requests reports a read timeout mid-body as ConnectionError
+                raise BackendTimeout(f"reply from {response.url} stalled for {self.timeout:g}s") from None
             raise _CutOff(_short(exc)) from None
         return b"".join(chunks)
 
@@ -150,6 +156,12 @@ def _is_refused(exc: Exception) -> bool:
     return any(word in text for word in ("Connection refused", "NewConnectionError",
                                          "Name or service not known", "nodename nor servname",
                                          "Failed to resolve", "No route to host"))
+
+
+def _timed_out(exc: Exception) -> bool:
+    """requests wraps a read timeout as ConnectionError(ReadTimeoutError) or (MaxRetryError(ReadTimeoutError))."""
+    cause = exc.args[0] if exc.args else None
+    return isinstance(cause, ReadTimeoutError) or isinstance(getattr(cause, "reason", None), ReadTimeoutError)
 
 
 def _short(exc: Exception) -> str:

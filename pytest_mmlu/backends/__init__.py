@@ -28,6 +28,7 @@ class Service:
     max_tokens: int = 1024  # generate: room for a short explanation and the answer line
     reasoning_field: str | None = None  # where a reasoning model puts its thoughts
     served_model_id: bool = False  # ask the server which model it serves (for the cache key)
+    key_header: str = "Authorization"  # where the key travels: never in a URL
 
 
 PROTOCOL_CLASSES = {
@@ -51,7 +52,7 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
             key_env="DEEPSEEK_API_KEY", key_required=True, concurrency=16, max_tokens=8192,
             reasoning_field="reasoning_content"),
     Service("gemini", "gemini", "https://generativelanguage.googleapis.com", "gemini-1.5-flash",
-            key_env="GEMINI_API_KEY", key_required=True, concurrency=8),
+            key_env="GEMINI_API_KEY", key_required=True, concurrency=8, key_header="x-goog-api-key"),
     Service("mistral", "openai_chat", "https://api.mistral.ai", "mistral-small-latest",
             key_env="MISTRAL_API_KEY", key_required=True, concurrency=8),
     Service("llama-cpp", "llama_cpp", None, None, scorings=("logprobs", "generate"), concurrency=1),
@@ -75,6 +76,12 @@ def default_base_url(service: Service) -> str | None:
 
 def needs_key(service: Service, base_url: str | None) -> bool:
     return service.key_required or (service.key_env is not None and base_url == OPENAI_DEFAULT)
+
+
+def auth_headers(service: Service, key: str | None) -> dict:
+    if not key:
+        return {}
+    return {service.key_header: f"Bearer {key}" if service.key_header == "Authorization" else key}
 
 
 def make_backend(service: Service, base_url: str | None, model: str | None, transport) -> Backend:

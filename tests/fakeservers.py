@@ -1,0 +1,597 @@
+"""Local stand-ins for the model services, answering with each service's real reply shapes.
+
+A fake is a threaded HTTP server on 127.0.0.1 (a free port) that records every request
+and answers it like the real service would. Faults are scripted for the next requests:
+
+    with OpenAIFake("deepseek", answer=always("C"), require_key="sk-test") as fake:
+        fake.script(fake.error("rate_limited", retry_after=1), fake.error("server"))
+        ...                       # the 1st request gets 429, the 2nd 500, then real answers
+        fake.requests[-1].body    # what the client sent
+
+What differs between services (routes, reply shapes, error bodies) is data and a
+`render` method in each subclass; the serving and the faults are shared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qs, urlsplit
+
+# -- answerers: prompt text -> reply text -------------------------------------------
+
+
+def always(letter: str) -> Callable[[str], str]:
+    """A model that always picks `letter`, after a short explanation."""
+    return lambda prompt: f"Looking at the options, {letter} fits best.\nAnswer: {letter}"
+
+
+def choice_containing(word: str, otherwise: str = "A") -> Callable[[str], str]:
+    """A model that reads the last question's `X. text` lines and picks the first choice containing `word`."""
+    def answer(prompt: str) -> str:
+        question = prompt.rsplit("\n\n", 1)[-1]
+        for letter, text in re.findall(r"^([A-J])\. (.*)$", question, re.MULTILINE):
+            if word in text:
+                return always(letter)(prompt)
+        return always(otherwise)(prompt)
+    return answer
+
+
+def letter_of(reply: str) -> str:
+    found = re.findall(r"Answer:\s*([A-J])", reply)
+    return found[-1] if found else "A"
+
+
+# -- requests and faults ----------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str  # without the query string
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # names in lower case
+    body: object  # parsed JSON, or None
+    sent: int = 0  # body bytes the fake managed to send back
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do with one request instead of answering it normally."""
+
+    status: int = 200
+    body: object = None  # bytes/str sent as is, else JSON; a callable gets the request; None: the normal answer
+    headers: tuple[tuple[str, str], ...] = ()
+    hang: float = 0.0  # wait this long before answering (past the client's timeout)
+    cut: bool = False  # send the headers and part of the body, then reset the connection
+    stall: float = 0.0  # with cut: wait this long between the part of the body and the reset
+    size: int = 0  # stream a body of this many bytes (a runaway reply)
+
+
+def status(code: int, body: object = b"", **headers: str) -> Fault:
+    return Fault(code, body, tuple((k.replace("_", "-"), str(v)) for k, v in headers.items()))
+
+
+def hang(seconds: float) -> Fault:
+    return Fault(hang=seconds)
+
+
+def cut(stall: float = 0.0) -> Fault:
+    """A reply broken mid-body; with `stall`, it stops for that long first (a read timeout mid-body)."""
+    return Fault(cut=True, stall=stall)
+
+
+def huge(megabytes: float) -> Fault:
+    return Fault(size=int(megabytes * 1024 * 1024))
+
+
+def not_json() -> Fault:
+    return Fault(200, b"<html><body><h1>Welcome to nginx!</h1></body></html>", (("Content-Type", "text/html"),))
+
+
+# -- the server ---------------------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+
+    def do_GET(self):
+        self.server.fake._handle(self)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+class FakeService:
+    """Shared machinery; subclasses give `route`, `render`, `key_of` and `errors`."""
+
+    errors: dict[str, tuple[int, object]] = {}  # name -> (status, body template); "key" answers a bad key
+
+    def __init__(self, answer: Callable[[str], str] | str = "A", *, require_key: str | None = None,
+                 models: tuple[str, ...] | None = None):
+        self.answer = always(answer) if isinstance(answer, str) else answer
+        self.require_key = require_key
+        self.models = models
+        self.requests: list[Recorded] = []
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.fake = self
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+
+    # -- scripting --------------------------------------------------------------------
+    def script(self, *faults: Fault, times: int = 1) -> "FakeService":
+        with self._lock:
+            self._faults.extend(list(faults) * times)
+        return self
+
+    def error(self, name: str, retry_after: float | str | None = None) -> Fault:
+        """The service's real error reply called `name` (key, forbidden, not_found, rate_limited, server...)."""
+        code, body = self.errors[name]
+        headers = (("Retry-After", str(retry_after)),) if retry_after is not None else ()
+        return Fault(code, lambda req: _fill(body, self, req), headers)
+
+    def reply(self, text: str | None = None, **shape) -> Fault:
+        """A successful reply of the given shape (finish reason, reasoning...), rendered for the request."""
+        return Fault(200, lambda req: self.render(req, self.answer(self.prompt_of(req)) if text is None else text,
+                                                  **shape))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- what subclasses say ------------------------------------------------------------
+    def route(self, req: Recorded) -> tuple[int, object]:
+        raise NotImplementedError
+
+    def render(self, req: Recorded, text: str, **shape) -> dict:
+        raise NotImplementedError
+
+    def prompt_of(self, req: Recorded) -> str:
+        raise NotImplementedError
+
+    def key_of(self, req: Recorded) -> str | None:
+        auth = req.headers.get("authorization", "")
+        return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+
+    def knows(self, model: str | None) -> bool:
+        return self.models is None or model in self.models
+
+    # -- serving --------------------------------------------------------------------------
+    def _handle(self, h: _Handler) -> None:
+        parts = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        req = Recorded(h.command, parts.path, parse_qs(parts.query),
+                       {k.lower(): v for k, v in h.headers.items()}, body)
+        with self._lock:
+            self.requests.append(req)
+        if self.require_key is not None and self.key_of(req) != self.require_key:
+            return self._send(h, req, *self._key_rejection(req))
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else Fault()
+        if fault.hang and self._closing.wait(fault.hang):
+            return
+        if fault.cut:
+            return self._cut(h, req, fault.stall)
+        if fault.size:
+            return self._stream(h, req, fault.size)
+        if fault.body is None:
+            code, payload = self.route(req)
+            code = code if fault.status == 200 else fault.status
+        else:
+            code, payload = fault.status, fault.body(req) if callable(fault.body) else fault.body
+        self._send(h, req, code, payload, fault.headers)
+
+    def _key_rejection(self, req: Recorded) -> tuple[int, object]:
+        code, body = self.errors["key"]
+        return code, _fill(body, self, req)
+
+    def _send(self, h, req, code, payload, headers=()) -> None:
+        if isinstance(payload, (bytes, str)):
+            data, kind = (payload.encode() if isinstance(payload, str) else payload), "text/html"
+        else:
+            data, kind = json.dumps(payload, indent=2).encode(), "application/json"
+        names = {k.lower() for k, _ in headers}
+        try:
+            h.send_response(code)
+            if "content-type" not in names:
+                h.send_header("Content-Type", kind)
+            for k, v in headers:
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            req.sent = len(data)
+        except OSError:
+            h.close_connection = True
+
+    def _cut(self, h, req, stall: float) -> None:
+        data = json.dumps(self.render(req, self.answer(self.prompt_of(req)))).encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data[: len(data) // 3])
+        req.sent = len(data) // 3
+        h.wfile.flush()
+        self._closing.wait(stall)
+        # linger 0: the close sends a reset, as a crashing proxy does
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.connection.close()
+        h.close_connection = True
+
+    def _stream(self, h, req, size: int) -> None:
+        chunk = b"a" * 65536
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(size))
+        h.end_headers()
+        try:
+            h.wfile.write(b'{"x": "')
+            req.sent = 7
+            while req.sent < size and not self._closing.is_set():
+                part = chunk[: size - req.sent]
+                h.wfile.write(part)
+                req.sent += len(part)
+        except OSError:  # the client stopped reading: what a bounded reader should do
+            pass
+        h.close_connection = True
+
+
+def _fill(body, fake: FakeService, req: Recorded):
+    """Error bodies are templates: {model} and {key_tail} come from the request."""
+    model = (req.body or {}).get("model") if isinstance(req.body, dict) else None
+    model = model or getattr(fake, "model_in_path", lambda r: None)(req) or "unknown"
+    key = fake.key_of(req) or ""
+    text = json.dumps(body) if not isinstance(body, (bytes, str)) else body
+    if isinstance(text, bytes):
+        return text
+    text = text.replace("{model}", model).replace("{key_tail}", key[-4:])
+    return json.loads(text) if not isinstance(body, str) else text
+
+
+def _usage(prompt: str, text: str) -> tuple[int, int]:
+    return max(1, len(prompt) // 4), max(1, len(text) // 4)
+
+
+# -- OpenAI-compatible services ---------------------------------------------------------
+
+
+def _oai_error(message, kind, code, param=None):
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+_HTML_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+             "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+             "</body>\r\n</html>\r\n")
+
+OPENAI_ERRORS = {
+    "key": (401, _oai_error("Incorrect API key provided: sk-****{key_tail}. You can find your API key at "
+                            "https://platform.openai.com/account/api-keys.", "invalid_request_error",
+                            "invalid_api_key")),
+    "forbidden": (403, _oai_error("Country, region, or territory not supported", "request_forbidden",
+                                  "unsupported_country_region_territory")),
+    "not_found": (404, _oai_error("The model `{model}` does not exist or you do not have access to it.",
+                                  "invalid_request_error", "model_not_found")),
+    "rate_limited": (429, _oai_error("Rate limit reached for {model} on requests per min (RPM): Limit 3, "
+                                     "Used 3, Requested 1. Please try again in 20s.", "requests",
+                                     "rate_limit_exceeded")),
+    "server": (500, _oai_error("The server had an error while processing your request. Sorry about that!",
+                               "server_error", None)),
+    "bad_gateway": (502, _HTML_502),
+    "unavailable": (503, _oai_error("The engine is currently overloaded, please try again later",
+                                    "server_error", None)),
+}
+
+FLAVOURS = {  # what differs between OpenAI-compatible services
+    "openai": dict(id=lambda: f"chatcmpl-{uuid.uuid4().hex[:29]}", fingerprint="fp_0ba0d124f1",
+                   errors=OPENAI_ERRORS),
+    "deepseek": dict(id=lambda: str(uuid.uuid4()), fingerprint="fp_3a5770e1b4_prod0225", errors={
+        **OPENAI_ERRORS,
+        "key": (401, _oai_error("Authentication Fails, Your api key: ****{key_tail} is invalid",
+                                "authentication_error", "invalid_request_error")),
+        "balance": (402, _oai_error("Insufficient Balance", "unknown_error", "invalid_request_error")),
+        "not_found": (400, _oai_error("Model Not Exist", "invalid_request_error", "invalid_request_error")),
+        "rate_limited": (429, _oai_error("Rate Limit Reached", "rate_limit_error", "invalid_request_error")),
+        "unavailable": (503, _oai_error("Server Overloaded", "server_error", "server_error")),
+    }),
+    "mistral": dict(id=lambda: uuid.uuid4().hex, fingerprint=None, errors={
+        **OPENAI_ERRORS,
+        "key": (401, {"message": "Unauthorized", "request_id": "c61f2f15feca71626a990e3740f99245"}),
+        "not_found": (400, {"object": "error", "message": "Invalid model: {model}", "type": "invalid_model",
+                            "param": None, "code": "1500"}),
+        "rate_limited": (429, {"message": "Requests rate limit exceeded",
+                               "request_id": "5d1e2c0a7a4b4f6e9a0c1b2d3e4f5a6b"}),
+    }),
+    "llama": dict(id=lambda: f"chatcmpl-{uuid.uuid4().hex[:32]}", fingerprint="b5460-ee3a9fcf", errors={
+        **OPENAI_ERRORS,
+        "key": (401, {"error": {"code": 401, "message": "Invalid API Key", "type": "authentication_error"}}),
+        "not_found": (404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}),
+        "unavailable": (503, {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}}),
+    }),
+}
+
+
+def openai_chat_body(fake, req: Recorded, text: str, finish: str = "stop", reasoning: str | None = None,
+                     flavour: dict | None = None) -> dict:
+    flavour = flavour or FLAVOURS["openai"]
+    model = (req.body or {}).get("model") or "default"
+    message = {"role": "assistant", "content": text}
+    if reasoning is not None:
+        message["reasoning_content"] = reasoning
+    prompt_tokens, completion_tokens = _usage(fake.prompt_of(req), text + (reasoning or ""))
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}
+    if reasoning is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": max(1, len(reasoning) // 4)}
+    body = {"id": flavour["id"](), "object": "chat.completion", "created": int(time.time()), "model": model,
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+            "usage": usage}
+    if flavour["fingerprint"]:
+        body["system_fingerprint"] = flavour["fingerprint"]
+    return body
+
+
+class OpenAIFake(FakeService):
+    """OpenAI-compatible chat and completions, in the flavour of openai, deepseek, mistral or llama."""
+
+    def __init__(self, flavour: str = "openai", answer="A", *, reasoning: Callable[[str], str] | None = None,
+                 **kw):
+        self.flavour = FLAVOURS[flavour]
+        self.errors = self.flavour["errors"]
+        self.reasoning = reasoning  # a reasoning model: prompt -> its thoughts
+        super().__init__(answer, **kw)
+
+    def prompt_of(self, req):
+        body = req.body or {}
+        if "prompt" in body:
+            return str(body["prompt"])
+        messages = body.get("messages") or [{}]
+        return str(messages[-1].get("content", ""))
+
+    def render(self, req, text, finish="stop", reasoning=None):
+        if reasoning is None and self.reasoning is not None:
+            reasoning = self.reasoning(self.prompt_of(req))
+        return openai_chat_body(self, req, text, finish, reasoning, self.flavour)
+
+    def empty(self) -> Fault:
+        return Fault(200, lambda req: {**self.render(req, ""), "choices": []})
+
+    def route(self, req):
+        path = req.path.removeprefix("/v1")
+        if req.method == "GET" and path == "/models":
+            return 200, {"object": "list", "data": [{"id": m, "object": "model", "created": 1700000000,
+                                                     "owned_by": "system"} for m in (self.models or ["default"])]}
+        if req.method == "POST" and path in ("/chat/completions", "/completions"):
+            if not self.knows((req.body or {}).get("model")):
+                return self.errors["not_found"][0], _fill(self.errors["not_found"][1], self, req)
+            if path == "/completions":
+                return 200, self.completion(req)
+            return 200, self.render(req, self.answer(self.prompt_of(req)))
+        return 404, _oai_error(f"Invalid URL ({req.method} {req.path})", "invalid_request_error", None)
+
+    def completion(self, req):
+        """The next token's top log-probabilities, the chosen letter most likely."""
+        chosen = letter_of(self.answer(self.prompt_of(req)))
+        top = {f" {x}": (-0.21 if x == chosen else -2.5 - i * 0.4) for i, x in enumerate("ABCD")}
+        top.update({"\n": -4.1, " The": -4.6})
+        prompt_tokens, _ = _usage(self.prompt_of(req), chosen)
+        return {"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion", "created": int(time.time()),
+                "model": (req.body or {}).get("model") or "default",
+                "choices": [{"text": f" {chosen}", "index": 0, "finish_reason": "length",
+                             "logprobs": {"tokens": [f" {chosen}"], "text_offset": [len(self.prompt_of(req))],
+                                          "token_logprobs": [top[f" {chosen}"]], "top_logprobs": [top]}}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 1,
+                          "total_tokens": prompt_tokens + 1}}
+
+
+# -- Ollama --------------------------------------------------------------------------------
+
+
+class OllamaFake(FakeService):
+    """Ollama: native /api/tags and /api/chat, and its OpenAI-compatible /v1/chat/completions."""
+
+    errors = {
+        "key": (401, {"error": "unauthorized"}),  # Ollama behind an authenticating proxy
+        "not_found": (404, {"error": 'model "{model}" not found, try pulling it first'}),
+        "server": (500, {"error": "llama runner process has terminated: signal: killed"}),
+        "bad_gateway": (502, _HTML_502),
+        "unavailable": (503, {"error": "server busy, please try again.  maximum pending requests exceeded"}),
+        "rate_limited": (429, {"error": "too many requests"}),
+    }
+
+    def __init__(self, answer="A", *, models=("mistral:7b", "llama3.2:latest"),
+                 thinking: Callable[[str], str] | None = None, **kw):
+        self.thinking = thinking
+        super().__init__(answer, models=models, **kw)
+
+    def prompt_of(self, req):
+        messages = (req.body or {}).get("messages") or [{}]
+        return str(messages[-1].get("content", ""))
+
+    def render(self, req, text, finish="stop", thinking=None):
+        body = req.body or {}
+        if thinking is None and self.thinking is not None:
+            thinking = self.thinking(self.prompt_of(req))
+        message = {"role": "assistant", "content": text}
+        if thinking is not None:
+            message["thinking"] = thinking
+        prompt_tokens, completion_tokens = _usage(self.prompt_of(req), text)
+        return {"model": body.get("model"), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()),
+                "message": message, "done_reason": finish, "done": True, "total_duration": 5191566416,
+                "load_duration": 2154458, "prompt_eval_count": prompt_tokens, "prompt_eval_duration": 383809000,
+                "eval_count": completion_tokens, "eval_duration": 4799921000}
+
+    def route(self, req):
+        model = (req.body or {}).get("model")
+        if req.method == "GET" and req.path == "/api/tags":
+            return 200, {"models": [_ollama_tag(m) for m in self.models]}
+        if req.method == "GET" and req.path == "/api/version":
+            return 200, {"version": "0.6.8"}
+        if req.method == "POST" and req.path in ("/api/chat", "/v1/chat/completions"):
+            if not self.knows(model):
+                body = _fill(self.errors["not_found"][1], self, req)
+                if req.path.startswith("/v1"):  # the OpenAI-compatible route wraps its errors
+                    body = _oai_error(body["error"], "api_error", None)
+                return 404, body
+            text = self.answer(self.prompt_of(req))
+            if req.path == "/api/chat":
+                return 200, self.render(req, text)
+            body = openai_chat_body(self, req, text, flavour=dict(FLAVOURS["openai"], fingerprint="fp_ollama"))
+            return 200, body
+        return 404, "404 page not found"
+
+    def knows(self, model):
+        return model in self.models or f"{model}:latest" in self.models
+
+
+def _ollama_tag(name: str) -> dict:
+    family = name.split(":")[0].rstrip("0123456789.")
+    return {"name": name, "model": name, "modified_at": "2025-03-14T10:21:09.283917Z", "size": 4113301824,
+            "digest": uuid.uuid5(uuid.NAMESPACE_DNS, name).hex * 2,
+            "details": {"parent_model": "", "format": "gguf", "family": family, "families": [family],
+                        "parameter_size": "7.2B", "quantization_level": "Q4_0"}}
+
+
+# -- Gemini ----------------------------------------------------------------------------------
+
+
+def _google_error(code: int, status_word: str, message: str, details: list | None = None) -> dict:
+    error = {"code": code, "message": message, "status": status_word}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+_SAFETY = ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_HARASSMENT",
+           "HARM_CATEGORY_DANGEROUS_CONTENT")
+
+
+def _ratings(blocked: str | None = None) -> list[dict]:
+    return [{"category": c, "probability": "HIGH" if c == blocked else "NEGLIGIBLE",
+             **({"blocked": True} if c == blocked else {})} for c in _SAFETY]
+
+
+class GeminiFake(FakeService):
+    """Gemini's generateContent REST API (v1beta); the key arrives in `x-goog-api-key`."""
+
+    errors = {
+        "key": (400, _google_error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", [
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+             "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}},
+            {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+             "message": "API key not valid. Please pass a valid API key."}])),
+        "no_key": (403, _google_error(403, "PERMISSION_DENIED",
+                                      "Method doesn't allow unregistered callers (callers without established "
+                                      "identity). Please use API Key or other form of API consumer identity "
+                                      "to call this API.")),
+        "forbidden": (403, _google_error(403, "PERMISSION_DENIED", "The caller does not have permission")),
+        "not_found": (404, _google_error(404, "NOT_FOUND", "models/{model} is not found for API version v1beta, "
+                                         "or is not supported for generateContent. Call ListModels to see the "
+                                         "list of available models and their supported methods.")),
+        "rate_limited": (429, _google_error(429, "RESOURCE_EXHAUSTED",
+                                            "Resource has been exhausted (e.g. check quota).")),
+        "server": (500, _google_error(500, "INTERNAL", "An internal error has occurred. Please retry or report "
+                                      "in https://developers.generativeai.google/guide/troubleshooting")),
+        "bad_gateway": (502, "<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 502 "
+                             "(Server Error)!!1</title>\n  <p><b>502.</b> <ins>That's an error.</ins>\n"),
+        "unavailable": (503, _google_error(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")),
+    }
+
+    def __init__(self, answer="A", *, models=("gemini-1.5-flash", "gemini-2.5-flash"),
+                 thoughts: Callable[[str], str] | None = None, **kw):
+        self.thoughts = thoughts  # a thinking model: prompt -> its thought summary
+        super().__init__(answer, models=models, **kw)
+
+    def key_of(self, req):
+        return req.headers.get("x-goog-api-key") or (req.query.get("key") or [None])[0]
+
+    def _key_rejection(self, req):
+        name = "key" if self.key_of(req) else "no_key"
+        return self.errors[name][0], _fill(self.errors[name][1], self, req)
+
+    def model_in_path(self, req) -> str | None:
+        m = re.fullmatch(r"/v1beta/models/([^/:]+)(?::\w+)?", req.path)
+        return m.group(1) if m else None
+
+    def prompt_of(self, req):
+        contents = (req.body or {}).get("contents") or [{}]
+        return "".join(p.get("text", "") for p in contents[-1].get("parts", []))
+
+    def render(self, req, text, finish="STOP", thoughts=None):
+        if thoughts is None and self.thoughts is not None:
+            thoughts = self.thoughts(self.prompt_of(req))
+        candidate = {"finishReason": finish, "index": 0}
+        parts = ([{"text": thoughts, "thought": True}] if thoughts else []) + ([{"text": text}] if text else [])
+        if finish in ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT"):
+            candidate["safetyRatings"] = _ratings("HARM_CATEGORY_DANGEROUS_CONTENT")
+        else:
+            candidate = {"content": {"parts": parts, "role": "model"} if parts else {"role": "model"},
+                         **candidate, "safetyRatings": _ratings()}
+        return {"candidates": [candidate], "usageMetadata": self._usage(req, text, thoughts),
+                "modelVersion": self.model_in_path(req) or "unknown", "responseId": uuid.uuid4().hex[:22]}
+
+    def blocked(self, reason: str = "SAFETY") -> Fault:
+        """The prompt itself blocked: promptFeedback and no candidates."""
+        return Fault(200, lambda req: {"promptFeedback": {"blockReason": reason,
+                                                          "safetyRatings": _ratings("HARM_CATEGORY_HARASSMENT")},
+                                       "usageMetadata": self._usage(req, "", None),
+                                       "modelVersion": self.model_in_path(req)})
+
+    def empty(self) -> Fault:
+        return Fault(200, lambda req: {"candidates": [], "usageMetadata": self._usage(req, "", None)})
+
+    def _usage(self, req, text, thoughts):
+        prompt_tokens, completion_tokens = _usage(self.prompt_of(req), text)
+        usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
+                 "totalTokenCount": prompt_tokens + completion_tokens,
+                 "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}]}
+        if thoughts:
+            usage["thoughtsTokenCount"] = max(1, len(thoughts) // 4)
+        return usage
+
+    def route(self, req):
+        model = self.model_in_path(req)
+        if model is None:
+            return 404, _google_error(404, "NOT_FOUND", f"Method not found: {req.path}")
+        if not self.knows(model):
+            return 404, _fill(self.errors["not_found"][1], self, req)
+        if req.method == "GET" and req.path == f"/v1beta/models/{model}":
+            return 200, {"name": f"models/{model}", "version": "001", "displayName": model.replace("-", " ").title(),
+                         "description": "Fast and versatile multimodal model.", "inputTokenLimit": 1000000,
+                         "outputTokenLimit": 8192, "supportedGenerationMethods": ["generateContent", "countTokens"],
+                         "temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2}
+        if req.method == "POST" and req.path.endswith(":generateContent"):
+            return 200, self.render(req, self.answer(self.prompt_of(req)))
+        return 404, _google_error(404, "NOT_FOUND", f"Method not found: {req.path}")

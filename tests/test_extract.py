@@ -1,0 +1,229 @@
+import re
+
+import pytest
+from hypothesis import assume, given, strategies as st
+
+from pytest_mmlu.extract import Extraction, extract_letter, strip_reasoning
+
+R1 = (
+    "<think>\nOkay, the question asks which gas is most abundant. A is oxygen, that is about 21%. "
+    "B is nitrogen, 78%. So the answer is B? Wait, let me re-read... the answer is B.\n</think>\n\n"
+)
+
+CASES = [
+    # explicit answer lines, as the instruct prompt asks for
+    ("Answer: C", "C", "answer-line"),
+    ("ANSWER: C", "C", "answer-line"),
+    ("Answer: (C)", "C", "answer-line"),
+    ("Answer: [D]", "D", "answer-line"),
+    ("Answer: A.", "A", "answer-line"),
+    ("Final answer: C", "C", "answer-line"),
+    ("Correct option: C", "C", "answer-line"),
+    ("Answer - C", "C", "answer-line"),
+    ("Answer — B", "B", "answer-line"),
+    ("Answer: C. Because the other options ignore friction.", "C", "answer-line"),
+    ("Answer: C) 42 N", "C", "answer-line"),
+    ("Answer: Option B", "B", "answer-line"),
+    ("Answer: a", "A", "answer-line"),
+    ("answer: (d) because it is the only even one", "D", "answer-line"),
+    ("Answer:\nC", "C", "answer-line"),
+    ("### Final Answer\n\nD", "D", "phrase"),
+    ("<answer>B</answer>", "B", "answer-line"),
+    # phrases
+    ("answer is C", "C", "phrase"),
+    ("The correct answer is (C)", "C", "phrase"),
+    ("the answer is: C.", "C", "phrase"),
+    ("The answer is therefore option C, since both premises hold.", "C", "phrase"),
+    ("The correct answer choice is D.", "D", "phrase"),
+    ("Thus the answer would be B.", "B", "phrase"),
+    ("The answer is A because the Treaty of Westphalia came first.", "A", "phrase"),
+    ("the answer is b.", "B", "phrase"),
+    # chat-model verbose replies
+    ("To find the derivative we apply the chain rule: f'(x) = 2cos(2x). At x = 0 this gives 2, "
+     "which matches option B.\n\nAnswer: B", "B", "answer-line"),
+    ("Let's evaluate each option:\n\nA. Paris - this is the capital of France, not Germany.\n"
+     "B. Berlin - correct.\nC. Munich - a large city but not the capital.\nD. Hamburg - no.\n\n"
+     "Answer: B", "B", "answer-line"),
+    ("Sure! Step 1: the sample mean is 5.\nStep 2: the variance is 4, so the standard deviation is 2.\n\n"
+     "The correct answer is (D) 2.", "D", "phrase"),
+    # markdown
+    ("**C**", "C", "sole-letter"),
+    ("**Answer: C**", "C", "answer-line"),
+    ("**Answer:** C", "C", "answer-line"),
+    ("Answer: **C**", "C", "answer-line"),
+    ("**Answer:**\n\n**C) Paris**", "C", "answer-line"),
+    ("The correct answer is **(B) mitochondria**.", "B", "phrase"),
+    ("`C`", "C", "sole-letter"),
+    ("Looking at the options, **C** fits the description best.", "C", "bold"),
+    ("__D__", "D", "sole-letter"),
+    ("*Answer:* _C_", "C", "answer-line"),
+    ("Option (C)", "C", "sole-letter"),
+    # LaTeX
+    ("\\boxed{C}", "C", "boxed"),
+    ("$\\boxed{\\text{C}}$", "C", "boxed"),
+    ("So x = 4, which corresponds to option D.\n\n\\[\n\\boxed{D}\n\\]", "D", "boxed"),
+    ("The final answer is $\\boxed{B}$.", "B", "boxed"),
+    ("The answer is \\(\\textbf{A}\\).", "A", "phrase"),
+    # restated: the last statement wins
+    ("The answer is B.\n\nWait, I misread the question. The answer is C.", "C", "phrase"),
+    ("Answer: A\nHmm, on reflection that ignores the tax. Answer: D", "D", "answer-line"),
+    ("Initially I thought the answer is A, but the correct answer is (C).", "C", "phrase"),
+    ("\\boxed{A}\n\nActually no: Final answer: B", "B", "answer-line"),
+    ("First guess: \\boxed{A}. Checking units again gives \\boxed{C}.", "C", "boxed"),
+    # R1-style reasoning with other letters inside
+    (R1 + "Answer: B", "B", "answer-line"),
+    ("<think>A? no. C? The answer is C. Hmm, D is also possible.</think>\nAnswer: A", "A", "answer-line"),
+    ("<THINK>Answer: D</THINK>\n\n**B**", "B", "sole-letter"),
+    ("<reasoning>The answer is A.</reasoning>\nThe answer is C.", "C", "phrase"),
+    ("<think>\n</think>\n\nC", "C", "sole-letter"),
+    # the chat template put <think> in the prompt: only the closing tag is in the reply
+    ("Option A is tempting, but... the answer is A? No.\n</think>\n\nAnswer: D", "D", "answer-line"),
+    # a reply that is just the letter
+    ("C", "C", "sole-letter"),
+    ("(C)", "C", "sole-letter"),
+    ("C.", "C", "sole-letter"),
+    ("C)", "C", "sole-letter"),
+    (" B\n", "B", "sole-letter"),
+    ("[D]", "D", "sole-letter"),
+    ("Option C", "C", "sole-letter"),
+    ("C. Paris", "C", "sole-letter"),
+    ("D) All of the above", "D", "sole-letter"),
+    ("A\n\nExplanation: the enzyme is denatured above 60 degrees, so B and C cannot be right.", "A", "sole-letter"),
+    # base model under the harness prompt: answers, then writes the next few-shot question
+    (" C\n\nWhich planet is largest?\nA. Mars\nB. Jupiter\nC. Venus\nD. Earth\nAnswer: B\n\nWhat is", "C",
+     "sole-letter"),
+    # other weak signals, used only when nothing stronger is there
+    ("C is the correct answer because the reaction is exothermic.", "C", "is-correct"),
+    ("A is wrong and B is wrong. Option D is correct.", "D", "is-correct"),
+    ("I believe it is (B), given the wording of the statute.", "B", "parenthesised"),
+    # nothing readable: never guess
+    ("", None, "empty"),
+    ("   \n\t ", None, "empty"),
+    ("<think>A long think that ends.</think>", None, "empty"),
+    ("<think>The answer is clearly B because", None, "unfinished-reasoning"),
+    ("Answer: A\n<think>let me double-check: maybe B", None, "unfinished-reasoning"),
+    ("A and B are wrong, C might be right, but D is also possible.", None, "none"),
+    ("A cat is a small carnivorous mammal. A dog is larger.", None, "none"),
+    ("Answer: Because the market clears.", None, "none"),
+    ("the answer is a matter of debate among historians.", None, "none"),
+    ("Answer: E", None, "out-of-range"),
+    ("The answer is C.\nCorrection, the answer is F.", None, "out-of-range"),
+    ("E", None, "none"),
+    ("F) none of these", None, "none"),
+    ("Answer: A or B", None, "none"),
+    ("The answer is C, D", None, "none"),
+    ("(A) and (C) both look plausible.", None, "none"),
+    ("It could be (B); but (B) ignores inflation.", None, "none"),
+    ("**A** and **C** are both partly true.", None, "none"),
+    ("A. Paris\nB. London\nC. Rome\nD. Berlin", None, "none"),
+    ("In answer B, the author makes a claim about trade.", None, "none"),
+    ("Option C is incorrect.", None, "none"),
+    ("The following are multiple choice questions (with answers) about astronomy.", None, "none"),
+    ("Paris", None, "none"),
+    ("I don't know.", None, "none"),
+    ("Answer:", None, "none"),
+]
+
+
+@pytest.mark.parametrize(("reply", "letter", "how"), CASES, ids=[f"{i:02d}" for i in range(len(CASES))])
+def test_table(reply, letter, how):
+    assert extract_letter(reply) == Extraction(letter, how)
+
+
+@pytest.mark.parametrize(("reply", "letter"), [
+    ("Answer: J", "J"),
+    ("Answer: E", "E"),
+    ("(G)", "G"),
+    ("Answer: K", None),
+    ("I think the answer is H.", "H"),
+])
+def test_other_letter_sets(reply, letter):
+    assert extract_letter(reply, letters="ABCDEFGHIJ").letter == letter
+
+
+def test_letter_set_narrower_than_abcd():
+    assert extract_letter("Answer: C", letters="AB").letter is None
+    assert extract_letter("Answer: B", letters="AB").letter == "B"
+
+
+@pytest.mark.parametrize(("reply", "stripped"), [
+    ("<think>x</think>Answer: C", "Answer: C"),
+    ("a<THINK>x\ny</Think>b<reasoning>z</reasoning>c", "abc"),
+    ("before<think>cut off here", "before"),
+    ("reasoning only\n</think>\nC", "\nC"),
+    ("no tags at all", "no tags at all"),
+])
+def test_strip_reasoning(reply, stripped):
+    assert strip_reasoning(reply) == stripped
+
+
+# ---- properties ----
+
+LETTERS = st.sampled_from("ABCD")
+PIECES = st.sampled_from([
+    "A", "B", "C", "D", "E", "a", "I", " ", "\n", "\n\n", ".", ":", ")", "(", "[", "]", "-", ",",
+    "**", "__", "*", "`", "$", "\\boxed{", "\\text{", "}", "\\(", "\\)",
+    "Answer", "answer: ", "Answer: C", "The answer is ", "the correct answer is (A)", "Final answer:",
+    "Option ", "option", "is correct", " or ", " and ", "A. Paris\n", "B) London\n",
+    "<think>", "</think>", "<reasoning>", "</reasoning>", "<THINK>", "<answer>", "</answer>", "\x00",
+])
+# adversarial text: arbitrary unicode mixed with the pieces the rules look for
+JUNK = st.lists(st.one_of(st.text(max_size=10), PIECES), max_size=14).map("".join)
+TOKEN_A_TO_D = re.compile(r"(?<!\w)[A-D](?!\w)")
+OPENER = re.compile(r"(?i)<(?:think|thinking|reasoning)>")
+TRAILERS = st.sampled_from(["", ".", " ", "\n", ")", " - because the others ignore the tax.",
+                            "\n\nThis follows from the second law of thermodynamics."])
+
+
+@given(prefix=JUNK, joint=st.sampled_from([" ", "\n", "\n\n", ". "]), letter=LETTERS, trailer=TRAILERS)
+def test_answer_line_after_text_without_letters(prefix, joint, letter, trailer):
+    assume(not TOKEN_A_TO_D.search(prefix))
+    assume(not OPENER.search(prefix))  # an unclosed <think> means the reply was cut off: nothing after it counts
+    assert extract_letter(f"{prefix}{joint}Answer: {letter}{trailer}") == Extraction(letter, "answer-line")
+
+
+EARLIER = st.builds(str.format, st.sampled_from([
+    "Answer: {}", "The answer is {}.", "**Answer: {}**", "\\boxed{{{}}}", "{}", "({})", "**{}**", "{} is correct",
+    "Final answer: ({})", "answer: {}", "<think>Answer: {}</think>", "{}\n\n",
+]), st.sampled_from("ABCDEFab"))
+
+
+@given(prefix=st.builds("".join, st.lists(st.one_of(st.text(max_size=10), PIECES, EARLIER), max_size=14)),
+       letter=LETTERS)
+def test_appended_answer_line_wins(prefix, letter):
+    assume(not OPENER.search(prefix))  # an unclosed <think> swallows the rest; closed blocks are property (d)
+    # a lone letter, then a new question with options "A. ..\nB. ..", is a base model continuing its few-shot
+    # prompt, and the "Answer:" that follows belongs to that next question; such a list needs a "B" and a newline
+    assume(not ("B" in prefix and "\n" in prefix))
+    assert extract_letter(f"{prefix}\nAnswer: {letter}").letter == letter
+
+
+@given(prefix=st.text(), letter=LETTERS)
+def test_appended_answer_line_wins_plain_text(prefix, letter):
+    assume(not OPENER.search(prefix) and not ("B" in prefix and "\n" in prefix))
+    assert extract_letter(f"{prefix}\nAnswer: {letter}").letter == letter
+
+
+@given(reply=st.one_of(st.text(), JUNK), letters=st.sampled_from(["ABCD", "ABCDEFGHIJ", "AB"]))
+def test_never_raises_and_stays_in_letters(reply, letters):
+    result = extract_letter(reply, letters)
+    assert result.letter is None or result.letter in letters
+    assert isinstance(result.how, str) and result.how
+    assert (result.letter is None) == (result.how in {"none", "empty", "unfinished-reasoning", "out-of-range"})
+
+
+@given(junk=st.one_of(st.text(), JUNK), tail=JUNK)
+def test_think_block_never_matters(junk, tail):
+    assume("</think>" not in junk.lower())
+    assert extract_letter(f"<think>{junk}</think>{tail}") == extract_letter(tail)
+
+
+def test_think_block_closed_only_by_a_real_closing_tag():
+    assert extract_letter("<think>a</thi\x00nk><reasoning>b</think>Answer: C") == Extraction("C", "answer-line")
+
+
+@given(junk=JUNK, letter=LETTERS)
+def test_letters_inside_think_never_leak(junk, letter):
+    assume("</think>" not in junk.lower())
+    assert extract_letter(f"<think>{junk}</think>").letter is None
+    assert extract_letter(f"<think>{junk}</think>\n\nAnswer: {letter}").letter == letter

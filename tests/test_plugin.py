@@ -1,0 +1,210 @@
+"""The plugin as users drive it: pytester subprocess runs against a real llama_cpp.server."""
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+import requests
+
+from datafolders import make_questions, write_csv_layout, write_hub_layout
+
+SUBJECTS = ("astronomy", "college_computer_science")
+
+
+@pytest.fixture(scope="module")
+def hub_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub")
+    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
+            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=2)]}
+    return write_hub_layout(root, rows)
+
+
+@pytest.fixture(scope="module")
+def csv_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("csv")
+    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
+            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=2)]}
+    return write_csv_layout(root, rows)
+
+
+def run(pytester, *args):
+    return pytester.runpytest_subprocess("-p", "no:randomly", *args)
+
+
+def mmlu_args(url, dataset, *extra):
+    return ("--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={dataset}", *extra)
+
+
+# -- collection ------------------------------------------------------------------
+
+
+def test_collect_only_lists_stable_node_ids(pytester, hub_folder):
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["mmlu::astronomy::q0000", "mmlu::college_computer_science::q0005",
+                                 "12 tests collected*"])
+    assert result.ret == 0
+
+
+def test_only_mmlu_items_run_when_no_paths_given(pytester, hub_folder):
+    pytester.makepyfile(test_repo="def test_own(): assert False")
+    pytester.makeini("[pytest]\ntestpaths = .\n")
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}",
+                 "--mmlu-subject=astronomy", "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["mmlu::astronomy::q0000", "6 tests collected*"])
+    result.stdout.no_fnmatch_line("*test_own*")
+
+
+def test_keyword_selection(pytester, hub_folder):
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q",
+                 "-k", "astronomy and q0003")
+    result.stdout.fnmatch_lines(["mmlu::astronomy::q0003", "1/12 tests collected (11 deselected)*"])
+
+
+def test_limit_samples_the_same_questions_every_run(pytester, hub_folder):
+    first = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q",
+                "--mmlu-limit=3")
+    second = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q",
+                 "--mmlu-limit=3")
+    ids = [line for line in first.outlines if line.startswith("mmlu::")]
+    assert len(ids) == 6
+    assert ids == [line for line in second.outlines if line.startswith("mmlu::")]
+    assert ids[:3] != ["mmlu::astronomy::q0000", "mmlu::astronomy::q0001", "mmlu::astronomy::q0002"]
+
+
+def test_plugin_is_off_without_backend(pytester, hub_folder):
+    pytester.makepyfile(test_repo="def test_own(): pass")
+    result = run(pytester, f"--mmlu-dataset={hub_folder}")
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*mmlu::*")
+
+
+# -- usage errors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--mmlu-subject=astronomyy",), "*unknown MMLU subject 'astronomyy'*did you mean*astronomy*"),
+    (("--mmlu-shots=7",), "*--mmlu-shots must be 0 to 5, not 7*"),
+    (("--mmlu-min-accuracy=1.5",), "*1.5*"),
+    (("--mmlu-min-accuracy=astronmy=0.5",), "*astronmy*"),
+    (("--mmlu-scoring=logprob",), "*unknown scoring 'logprob'*did you mean logprobs*"),
+    (("--mmlu-limit=0",), "*--mmlu-limit must be at least 1, not 0*"),
+    (("--mmlu-base-url=localhost:8080",), "*must start with http://*"),
+])
+def test_bad_values_stop_with_one_clear_line(pytester, hub_folder, args, message):
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_unknown_backend_suggests(pytester, hub_folder):
+    result = run(pytester, "--mmlu-backend=lama", f"--mmlu-dataset={hub_folder}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown backend 'lama'*did you mean*llama*"])
+
+
+def test_server_down_stops_at_start_naming_the_address(pytester, hub_folder):
+    from conftest import free_port
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run(pytester, *mmlu_args(url, hub_folder))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*cannot reach the llama backend at {url}*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_env_and_ini_settings(pytester, hub_folder, monkeypatch):
+    pytester.makeini(f"[pytest]\nmmlu_backend = llama\nmmlu_dataset = {hub_folder}\nmmlu_subject = astronomy\n")
+    result = run(pytester, "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["6 tests collected*"])
+    monkeypatch.setenv("MMLU_SUBJECT", "college_computer_science")
+    result = run(pytester, "--collect-only", "-q")  # env over ini
+    result.stdout.fnmatch_lines(["mmlu::college_computer_science::q0000", "6 tests collected*"])
+    result = run(pytester, "--collect-only", "-q", "--mmlu-subject=all")  # CLI over env
+    result.stdout.fnmatch_lines(["12 tests collected*"])
+
+
+# -- against the real server -------------------------------------------------------
+
+
+def server_letter(url, prompt):
+    reply = requests.post(f"{url}/v1/completions", json={"prompt": prompt, "max_tokens": 1, "logprobs": 20,
+                                                         "temperature": 0}, timeout=120).json()
+    top = reply["choices"][0]["logprobs"]["top_logprobs"][0]
+    scores = {letter: top.get(f" {letter}", float("-inf")) for letter in "ABCD"}
+    return max("ABCD", key=lambda letter: (scores[letter], -"ABCD".index(letter)))
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one-process", "xdist"])
+def test_logprobs_run_matches_the_server_and_reports(pytester, llama_server, hub_folder, workers):
+    report = pytester.path / "report.json"
+    junit = pytester.path / "junit.xml"
+    result = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-no-cache", f"--mmlu-report={report}",
+                                      f"--junitxml={junit}", *workers))
+    data = json.loads(report.read_text())
+    questions = {q["nodeid"]: q for q in data["questions"]}
+    assert len(questions) == 12
+    from pytest_mmlu.data import open_source
+    from pytest_mmlu.prompts import harness
+    by_subject = open_source(str(hub_folder)).load("test", list(SUBJECTS))
+    correct = 0
+    for subject, qs in by_subject.items():
+        for q in qs:
+            record = questions[f"mmlu::{subject}::{q.name}"]
+            assert record["predicted"] == server_letter(llama_server, harness(q).text)
+            assert record["expected"] == q.expected
+            correct += record["predicted"] == q.expected
+    assert data["overall"]["correct"] == correct
+    assert data["overall"]["total"] == 12
+    result.assert_outcomes(passed=correct, failed=12 - correct)
+    result.stdout.fnmatch_lines(["*MMLU results*", "*astronomy*", "*college_computer_science*"])
+    props = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+    assert props["expected"] in "ABCD" and props["predicted"] in "ABCD"
+
+
+def test_summary_is_the_same_with_and_without_xdist(pytester, llama_server, csv_folder):
+    one = run(pytester, *mmlu_args(llama_server, csv_folder, f"--mmlu-report={pytester.path / 'a.json'}"))
+    two = run(pytester, *mmlu_args(llama_server, csv_folder, f"--mmlu-report={pytester.path / 'b.json'}",
+                                   "-n", "2"))
+
+    def block(result):
+        lines = result.outlines
+        start = next(i for i, line in enumerate(lines) if "MMLU results" in line)
+        return [line for line in lines[start + 1:] if not line.startswith(("=", "report written"))]
+
+    assert block(one) == block(two)
+    a, b = (json.loads((pytester.path / n).read_text()) for n in ("a.json", "b.json"))
+    assert a["subjects"] == b["subjects"] and a["overall"] == b["overall"]
+
+
+def test_gates_decide_the_exit_status(pytester, llama_server, hub_folder):
+    low = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=0%",
+                                   "--mmlu-min-accuracy=astronomy=0.0"))
+    assert low.ret == 0  # wrong answers alone do not fail a gated run
+    low.stdout.fnmatch_lines(["*PASS*"])
+    high = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=stem=100%"))
+    assert high.ret == 1
+    high.stdout.fnmatch_lines(["*FAIL*stem*"])
+
+
+def test_rerun_uses_the_cache_and_lf_asks_nothing(pytester, llama_server, hub_folder):
+    report = pytester.path / "r.json"
+    first = run(pytester, *mmlu_args(llama_server, hub_folder, f"--mmlu-report={report}"))
+    data = json.loads(report.read_text())
+    assert not any(q.get("cached") for q in data["questions"])
+    failed = [q["nodeid"] for q in data["questions"] if q["outcome"] == "failed"]
+    second = run(pytester, *mmlu_args(llama_server, hub_folder, f"--mmlu-report={report}", "--lf"))
+    data2 = json.loads(report.read_text())
+    assert sorted(q["nodeid"] for q in data2["questions"]) == sorted(failed)
+    assert all(q["cached"] for q in data2["questions"])
+    assert first.ret == second.ret
+
+
+def test_generate_mode_counts_unparsed_separately(pytester, llama_server, hub_folder):
+    report = pytester.path / "g.json"
+    run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-scoring=generate", "--mmlu-max-tokens=8",
+                             "--mmlu-subject=astronomy", "--mmlu-limit=3", f"--mmlu-report={report}"))
+    data = json.loads(report.read_text())
+    unparsed = [q for q in data["questions"] if q.get("unparsed")]
+    assert data["overall"]["unparsed"] == len(unparsed)
+    assert all(q["outcome"] == "failed" and q["predicted"] is None for q in unparsed)
+    assert data["overall"]["errors"] == 0

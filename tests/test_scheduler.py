@@ -1,0 +1,79 @@
+"""Requests in flight: bounded per server, served in order, errors handed to their own item."""
+
+import threading
+import time
+
+import pytest
+
+from pytest_mmlu.scheduler import Prefetcher
+
+
+def test_in_flight_is_bounded_per_server_and_results_match():
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    def run(server, task):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return (server, task * 2)
+
+    pre = Prefetcher(["s1", "s2"], 3, run)
+    for i in range(40):
+        pre.submit(i, f"k{i}", i)
+    results = [pre.wait(f"k{i}") for i in range(40)]
+    assert [r[1] for r in results] == [i * 2 for i in range(40)]
+    assert state["peak"] == 6  # 3 per server, 2 servers
+    assert {r[0] for r in results} == {"s1", "s2"}
+    pre.stop()
+
+
+def test_lower_positions_are_served_first():
+    order = []
+    gate = threading.Event()
+
+    def run(server, task):
+        gate.wait()
+        order.append(task)
+        return task
+
+    pre = Prefetcher(["s"], 1, run)
+    pre.submit(0, "first", 0)  # taken by the one thread, waiting on the gate
+    time.sleep(0.05)
+    for pos in (9, 3, 7, 1):
+        pre.submit(pos, f"k{pos}", pos)
+    gate.set()
+    for pos in (0, 1, 3, 7, 9):
+        pre.wait("first" if pos == 0 else f"k{pos}")
+    assert order == [0, 1, 3, 7, 9]
+
+
+def test_an_error_reaches_only_its_own_item():
+    def run(server, task):
+        if task == 2:
+            raise ValueError("server fault")
+        return task
+
+    pre = Prefetcher(["s"], 2, run)
+    for i in range(4):
+        pre.submit(i, f"k{i}", i)
+    assert pre.wait("k1") == 1
+    with pytest.raises(ValueError, match="server fault"):
+        pre.wait("k2")
+    assert pre.wait("k3") == 3
+
+
+def test_stop_fails_what_was_not_started():
+    gate = threading.Event()
+    pre = Prefetcher(["s"], 1, lambda server, task: (gate.wait(), task)[1])
+    for i in range(5):
+        pre.submit(i, f"k{i}", i)
+    time.sleep(0.05)
+    pre.stop()
+    gate.set()
+    assert pre.wait("k0") == 0
+    with pytest.raises(InterruptedError):
+        pre.wait("k4")
