@@ -1,6 +1,8 @@
 """Fixtures for pytest-mmlu's own tests: a real llama_cpp.server on the small gemma model."""
 
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import requests
 
 # nothing in the test suite may reach the Hugging Face hub
 _hf_home = tempfile.mkdtemp(prefix="mmlu-hf-")
+atexit.register(shutil.rmtree, _hf_home, ignore_errors=True)
 os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", HF_HOME=_hf_home,
                   HF_DATASETS_CACHE=os.path.join(_hf_home, "datasets"))
 for _var in ("MMLU_BACKEND", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DEEPSEEK_API_KEY",

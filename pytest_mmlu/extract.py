@@ -33,26 +33,31 @@ class Extraction:
 
 
 # ASCII-only case folding: "</thınk>" (dotless i) must not close a block
-_TAGS = r"(?:think|thinking|reasoning)"
-_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.I | re.S | re.A)
-_OPEN = re.compile(rf"<{_TAGS}>", re.I | re.A)
-_CLOSE = re.compile(rf"</{_TAGS}>", re.I | re.A)
+_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.I | re.A)
+_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.I | re.A)
+_CLOSE_ONE = {tag: re.compile(f"</{tag}>", re.I | re.A) for tag in ("think", "thinking", "reasoning")}
 
 
 def _split_reasoning(reply: str) -> tuple[str, bool]:
-    text = _BLOCK.sub("", reply)
-    opened = _OPEN.search(text)  # whatever opener is left has no closer
-    if opened:
-        text = text[: opened.start()]
+    kept, pos, unfinished = [], 0, False
+    while opened := _OPEN.search(reply, pos):
+        kept.append(reply[pos:opened.start()])
+        closed = _CLOSE_ONE[opened[1].lower()].search(reply, opened.end())
+        if not closed:
+            unfinished, pos = True, len(reply)
+            break
+        pos = closed.end()
+    text = "".join(kept) + reply[pos:]
     # templates that put <think> in the prompt leave only the closing tag in the reply
     closers = list(_CLOSE.finditer(text))
     if closers:
         text = text[closers[-1].end():]
-    return text, opened is not None
+    return text, unfinished
 
 
 def strip_reasoning(reply: str) -> str:
-    """The reply without its reasoning blocks; an unclosed block runs to the end."""
+    """The reply without its reasoning blocks. An unclosed block runs to the end; a closing
+    tag with no opener (the chat template opened it) drops everything before it."""
     return _split_reasoning(reply)[0]
 
 
@@ -63,9 +68,8 @@ _MARKUP = re.compile(r"\*|(?<!\w)_+|_+(?!\w)|`|\$|\\[()\[\]]")  # _C_ but not sn
 
 
 def _normalise(text: str) -> str:
-    n = 1
-    while n:  # innermost first: \boxed{\text{C}}
-        text, n = _LATEX_WRAP.subn(r"\1", text)
+    for _ in range(3):  # innermost first: \boxed{\text{C}}
+        text = _LATEX_WRAP.sub(r"\1", text)
     text = _BOXED.sub(lambda m: _MARK + m[1] + _MARK, text)
     text = re.sub(r"(?i)<answer>", "Answer: ", text)
     text = re.sub(r"(?i)</answer>", " ", text)
