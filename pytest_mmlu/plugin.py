@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from . import settings as settings_mod
@@ -59,8 +57,9 @@ def pytest_make_collect_report(collector):
     report = yield
     run = _run(collector.config)
     if run is not None and isinstance(collector, pytest.Session):
-        report.result.append(MMLUCollector.from_parent(collector, name="mmlu", path=Path(str(collector.config.rootpath)),
-                                                       evaluation=run.evaluation))
+        # an explicit node id: children of the session would otherwise start with "::"
+        report.result.append(MMLUCollector.from_parent(collector, name="mmlu", nodeid="mmlu",
+                                                       path=collector.config.rootpath, evaluation=run.evaluation))
     return report
 
 

@@ -142,7 +142,7 @@ class Run:
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def terminal_summary(self, terminalreporter) -> None:
-        if self.summary is None:
+        if self.summary is None or self.config.option.collectonly:
             return
         tr = terminalreporter
         tr.write_sep("=", "MMLU results")

@@ -1,0 +1,97 @@
+"""Comparison with a previous JSON report, question by question."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .stats import mcnemar_exact_p
+
+
+class BaselineError(ValueError):
+    pass
+
+
+def load_baseline(path) -> dict[str, dict]:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"baseline {path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise BaselineError(f"baseline {path} is not a readable JSON report ({exc})") from None
+    questions = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
+                                                  for q in questions):
+        raise BaselineError(f"baseline {path} is not a pytest-mmlu report (no 'questions' list)")
+    return {q["nodeid"]: q for q in questions}
+
+
+@dataclass
+class Comparison:
+    common: int = 0
+    baseline_correct: int = 0
+    current_correct: int = 0
+    newly_wrong: list[str] = field(default_factory=list)
+    newly_right: list[str] = field(default_factory=list)
+    only_in_baseline: int = 0
+    only_in_current: int = 0
+    errors_excluded: int = 0
+    subject_deltas: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def delta(self) -> float | None:
+        return (self.current_correct - self.baseline_correct) / self.common if self.common else None
+
+    @property
+    def p_value(self) -> float:
+        return mcnemar_exact_p(len(self.newly_wrong), len(self.newly_right))
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "delta": self.delta, "p_value": self.p_value}
+
+
+def compare(baseline: dict[str, dict], current: dict[str, dict]) -> Comparison:
+    c = Comparison()
+    c.only_in_baseline = len(baseline.keys() - current.keys())
+    c.only_in_current = len(current.keys() - baseline.keys())
+    per_subject: dict[str, list[int]] = {}
+    for nodeid in sorted(baseline.keys() & current.keys()):
+        before, now = baseline[nodeid], current[nodeid]
+        if "error" in (before["outcome"], now["outcome"]):
+            c.errors_excluded += 1
+            continue
+        was, is_ = before["outcome"] == "passed", now["outcome"] == "passed"
+        c.common += 1
+        c.baseline_correct += was
+        c.current_correct += is_
+        if was and not is_:
+            c.newly_wrong.append(nodeid)
+        elif is_ and not was:
+            c.newly_right.append(nodeid)
+        counts = per_subject.setdefault(now.get("subject") or nodeid.split("::")[1], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += was
+        counts[2] += is_
+    c.subject_deltas = {s: (n_now - n_was) / n for s, (n, n_was, n_now) in sorted(per_subject.items())}
+    return c
+
+
+def render_comparison(c: Comparison) -> list[str]:
+    if not c.common:
+        return ["baseline: no question answered in both runs"]
+    lines = [f"baseline: {c.baseline_correct / c.common * 100:.1f}% -> {c.current_correct / c.common * 100:.1f}% "
+             f"({c.delta * 100:+.1f} points) on {c.common} questions answered in both runs; "
+             f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, "
+             f"McNemar p = {c.p_value:.3g}"]
+    drops = sorted((d, s) for s, d in c.subject_deltas.items() if d < 0)[:5]
+    if drops:
+        lines.append("largest drops: " + ", ".join(f"{s} {d * 100:+.1f}" for d, s in drops))
+    lines += [f"  newly wrong: {nodeid}" for nodeid in c.newly_wrong[:10]]
+    if len(c.newly_wrong) > 10:
+        lines.append(f"  ... and {len(c.newly_wrong) - 10} more")
+    if c.only_in_baseline or c.only_in_current or c.errors_excluded:
+        lines.append(f"baseline: {c.only_in_baseline} questions only in the baseline, {c.only_in_current} only in "
+                     f"this run, {c.errors_excluded} left out for errors")
+    return lines

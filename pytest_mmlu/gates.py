@@ -1,0 +1,65 @@
+"""Accuracy gates: `--mmlu-min-accuracy [SCOPE=]VALUE`, and whether each holds."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+FORMS = "VALUE or SCOPE=VALUE, VALUE as 0.55 or 55%"
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Gate:
+    minimum: float
+    scope: str = "overall"
+
+    def describe(self) -> str:
+        return f"{self.scope} >= {self.minimum * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    gate: Gate
+    actual: float | None
+    holds: bool
+    reason: str
+
+
+def parse_gate(text: str) -> Gate:
+    raw = str(text).strip()
+    scope, _, value = raw.rpartition("=")
+    scope = scope.strip() or "overall"
+    value = value.strip()
+    try:
+        minimum = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--mmlu-min-accuracy {raw!r}: {value!r} is not a number ({FORMS})") from None
+    if not 0 <= minimum <= 1 or minimum != minimum:
+        raise argparse.ArgumentTypeError(f"--mmlu-min-accuracy {raw!r}: must be within 0 and 1 (0% and 100%), "
+                                         f"not {value}")
+    return Gate(minimum, scope)
+
+
+def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Iterable[str]) -> None:
+    known = {"overall", *subjects, *categories}
+    for gate in gates:
+        if gate.scope not in known:
+            close = difflib.get_close_matches(gate.scope, sorted(known), n=3, cutoff=0.6)
+            hint = f"; did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(f"--mmlu-min-accuracy: unknown scope {gate.scope!r}{hint}")
+
+
+def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
+    verdicts = []
+    for gate in gates:
+        tally = summary.scope(gate.scope)
+        if tally is None or tally.scored == 0:
+            verdicts.append(GateVerdict(gate, None, False, "no questions scored"))
+            continue
+        holds = tally.accuracy + EPSILON >= gate.minimum
+        verdicts.append(GateVerdict(gate, tally.accuracy, holds,
+                                    f"{tally.accuracy * 100:.1f}% on {tally.scored} questions"))
+    return verdicts

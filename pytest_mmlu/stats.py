@@ -1,0 +1,26 @@
+"""Statistics for accuracies: Wilson intervals, and McNemar's exact test for paired runs."""
+
+from __future__ import annotations
+
+import math
+
+Z95 = 1.959964
+
+
+def wilson_interval(correct: int, total: int, z: float = Z95) -> tuple[float, float]:
+    if total <= 0:
+        return 0.0, 1.0
+    p = correct / total
+    denom = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denom
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mcnemar_exact_p(b: int, c: int) -> float:
+    """Two-sided exact binomial test on the discordant pairs (b: right then wrong, c: wrong then right)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)

@@ -1,0 +1,137 @@
+"""Per-question records to numbers: per subject, per category, overall; rendered and reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .stats import wilson_interval
+
+
+@dataclass
+class Tally:
+    correct: int = 0
+    wrong: int = 0  # a readable wrong letter
+    unparsed: int = 0  # no letter could be read: failed, counted apart
+    errors: int = 0  # backend faults: never counted as wrong
+    not_run: int = 0
+
+    @property
+    def scored(self) -> int:
+        return self.correct + self.wrong + self.unparsed
+
+    @property
+    def selected(self) -> int:
+        return self.scored + self.errors + self.not_run
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, self.scored)
+
+    def add(self, kind: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+
+    def to_json(self) -> dict:
+        low, high = self.interval
+        return {"accuracy": self.accuracy, "correct": self.correct, "total": self.scored, "wrong": self.wrong,
+                "unparsed": self.unparsed, "errors": self.errors, "not_run": self.not_run,
+                "interval": [round(low, 6), round(high, 6)]}
+
+
+@dataclass
+class Summary:
+    subjects: dict[str, Tally] = field(default_factory=dict)
+    categories: dict[str, Tally] = field(default_factory=dict)
+    overall: Tally = field(default_factory=Tally)
+
+    @property
+    def subject_average(self) -> float | None:
+        scores = [t.accuracy for t in self.subjects.values() if t.scored]
+        return sum(scores) / len(scores) if scores else None
+
+    def scope(self, name: str) -> Tally | None:
+        if name == "overall":
+            return self.overall
+        return self.subjects.get(name) or self.categories.get(name)
+
+
+def _kind(record: dict) -> str:
+    if record["outcome"] == "passed":
+        return "correct"
+    if record["outcome"] == "error":
+        return "errors"
+    return "unparsed" if record.get("unparsed") else "wrong"
+
+
+def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str]) -> Summary:
+    latest = {r["nodeid"]: r for r in records}
+    kinds = {nodeid: (r["subject"], _kind(r)) for nodeid, r in latest.items()}
+    for nodeid in selected:
+        if nodeid not in kinds:
+            kinds[nodeid] = (nodeid.split("::")[1], "not_run")
+    summary = Summary()
+    for subject, kind in kinds.values():
+        for tally in (summary.subjects.setdefault(subject, Tally()),
+                      summary.categories.setdefault(category_of(subject), Tally()), summary.overall):
+            tally.add(kind)
+    summary.subjects = dict(sorted(summary.subjects.items()))
+    summary.categories = dict(sorted(summary.categories.items()))
+    return summary
+
+
+def _pct(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value * 100:5.1f}%"
+
+
+def _row(name: str, t: Tally, width: int) -> str:
+    low, high = t.interval
+    ci = f"[{low * 100:5.1f}, {high * 100:5.1f}]" if t.scored else "       n/a    "
+    extra = "".join(f"  {n} {label}" for n, label in ((t.unparsed, "unparsed"), (t.errors, "errors"),
+                                                          (t.not_run, "not run")) if n)
+    return f"{name:<{width}} {t.correct:>5}/{t.scored:<5} {_pct(t.accuracy)}  {ci}{extra}"
+
+
+def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> list[str]:
+    name_width = max([len(s) for s in summary.subjects] + [24])
+    head = f"{'subject':<{name_width}} {'correct/total':>11}  {'acc':>6}  {'95% interval':<14}"
+    lines = [head]
+    lines += [_row(s, t, name_width) for s, t in summary.subjects.items()]
+    lines += ["", f"{'category':<{name_width}}"]
+    lines += [_row(c, t, name_width) for c, t in summary.categories.items()]
+    lines += ["", _row("overall (question-weighted)", summary.overall, name_width),
+              f"{'overall (subject-averaged)':<{name_width}} {'':>11} {_pct(summary.subject_average)}"]
+    o = summary.overall
+    lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
+                 f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
+    if o.errors:
+        lines.append(f"{o.errors} questions errored (backend faults, not counted as wrong); "
+                     f"re-run to retry them")
+    if o.not_run:
+        lines.append(f"{o.not_run} questions were not run")
+    for v in verdicts:
+        actual = "n/a" if v.actual is None else f"{v.actual * 100:.1f}%"
+        lines.append(f"gate {v.gate.describe()}: {'PASS' if v.holds else 'FAIL'} ({actual}; {v.reason})")
+    if comparison is not None:
+        from .baseline import render_comparison
+        lines += [""] + render_comparison(comparison)
+    return lines
+
+
+def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict, comparison=None) -> dict:
+    overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
+    report = {
+        "overall": overall,
+        "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
+        "categories": {c: t.to_json() for c, t in summary.categories.items()},
+        "gates": [{"scope": v.gate.scope, "minimum": v.gate.minimum, "actual": v.actual, "holds": v.holds,
+                   "reason": v.reason} for v in verdicts],
+        "config": config,
+        "questions": sorted(records, key=lambda r: r["nodeid"]),
+    }
+    if comparison is not None:
+        report["baseline"] = comparison.to_json()
+    return report

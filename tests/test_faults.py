@@ -1,0 +1,244 @@
+"""Faults and bad input as users meet them: each gets one clear message and loses nothing answered."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from datafolders import make_questions, write_hub_layout
+from fakeservers import OpenAIFake, cut, huge, not_json, status
+
+SUBJECTS = ("astronomy", "virology")
+KEY = "sk-test-SECRET-4f9a1c77e2"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=3)],
+            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=4)]}
+    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+
+
+@pytest.fixture
+def fake():
+    with OpenAIFake("openai", answer="A") as server:
+        yield server
+
+
+def posts(fake):
+    return [r for r in fake.requests if r.method == "POST"]
+
+
+def run(pytester, url, data, *extra):
+    report = pytester.path / "report.json"
+    result = pytester.runpytest_subprocess(
+        "--mmlu-backend=openai", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+        f"--mmlu-report={report}", "--mmlu-retries=2", "--mmlu-timeout=5", *extra)
+    result.report = json.loads(report.read_text()) if report.exists() else None
+    return result
+
+
+def accounted(report):
+    o = report["overall"]
+    return o["correct"] + o["wrong"] + o["unparsed"] + o["errors"] + o["not_run"]
+
+
+def test_server_that_stops_halfway_keeps_answers_and_resume_asks_only_the_rest(pytester, data):
+    fake = OpenAIFake("openai", answer=lambda p: (time.sleep(0.05), "Answer: A")[1])
+
+    def stop_after(n):
+        while len(posts(fake)) < n:
+            time.sleep(0.01)
+        fake.close()
+
+    threading.Thread(target=stop_after, args=(5,), daemon=True).start()
+    first = run(pytester, fake.url, data, "--mmlu-concurrency=1", "-p", "no:randomly")
+    report = first.report
+    answered = [q for q in report["questions"] if q["outcome"] != "error"]
+    errored = [q for q in report["questions"] if q["outcome"] == "error"]
+    assert 4 <= len(answered) <= 6 and len(answered) + len(errored) == 12
+    assert accounted(report) == 12
+    assert all(q["predicted"] is None for q in errored)  # never a guess
+    assert first.ret == 1
+    first.stdout.fnmatch_lines(["*errored*not counted as wrong*"])
+    with OpenAIFake("openai", answer="A") as again:
+        second = run(pytester, again.url, data)
+        assert len(posts(again)) == len(errored)
+    assert second.ret == 0 or second.report["overall"]["errors"] == 0
+    assert sum(q["cached"] for q in second.report["questions"]) == len(answered)
+
+
+def test_hanging_server_times_out_and_the_run_ends(pytester, data, fake):
+    fake.script(status(200, b""), times=0)
+    from fakeservers import hang
+    fake.script(hang(30), times=100)
+    started = time.monotonic()
+    result = run(pytester, fake.url, data, "--mmlu-timeout=1", "--mmlu-retries=0")
+    assert time.monotonic() - started < 25
+    assert result.report["overall"]["errors"] == 12
+    result.stdout.fnmatch_lines(["*within 1s*"])
+
+
+@pytest.mark.parametrize("retry_after", [1, None])
+def test_429_storm_backs_off_and_completes(pytester, data, fake, retry_after):
+    fake.script(fake.error("rate_limited", retry_after=retry_after), times=6)
+    result = run(pytester, fake.url, data, "--mmlu-concurrency=2", "--mmlu-retries=4")
+    assert result.report["overall"]["errors"] == 0
+    assert result.report["overall"]["total"] == 12
+    assert len(posts(fake)) == 12 + 6
+
+
+def test_5xx_bursts_are_retried(pytester, data, fake):
+    fake.script(status(500, b"oops"), status(502, b"bad gateway"), status(503, b"busy"), times=2)
+    result = run(pytester, fake.url, data, "--mmlu-concurrency=2", "--mmlu-retries=4")
+    assert result.report["overall"]["errors"] == 0 and result.report["overall"]["total"] == 12
+
+
+@pytest.mark.parametrize("fault, message", [
+    (lambda f: not_json(), "*not JSON*"),
+    (lambda f: f.empty(), "*no choices*"),
+    (lambda f: huge(9), "*larger than 8 MiB*"),
+    (lambda f: cut(), "*broke while reading*"),
+    (lambda f: status(200, {"id": "x", "object": "chat.completion"}), "*no choices*"),
+])
+def test_malformed_replies_are_errors_never_letters(pytester, data, fake, fault, message):
+    fake.script(fault(fake), times=100)
+    result = run(pytester, fake.url, data, "--mmlu-retries=0")
+    report = result.report
+    assert report["overall"]["errors"] == 12 and report["overall"]["total"] == 0
+    assert all(q["predicted"] is None and q["outcome"] == "error" for q in report["questions"])
+    result.stdout.fnmatch_lines([message])
+    assert result.ret == 1
+
+
+def test_interrupt_prints_the_summary_and_resume_finishes(pytester, data):
+    fake = OpenAIFake("openai", answer=lambda p: (time.sleep(0.3), "Answer: A")[1])
+    report = pytester.path / "report.json"
+    args = [sys.executable, "-m", "pytest", "-p", "no:randomly", "--mmlu-backend=openai",
+            f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}", f"--mmlu-report={report}",
+            "--mmlu-concurrency=1"]
+    proc = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    while len(posts(fake)) < 4:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    fake.close()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED
+    assert "MMLU results" in out and "run interrupted" in out
+    data1 = json.loads(report.read_text())
+    assert data1["config"]["interrupted"] is True
+    assert accounted(data1) == 12 and data1["overall"]["not_run"] > 0
+    with OpenAIFake("openai", answer="A") as again:
+        result = run(pytester, again.url, data)
+        assert result.report["overall"]["total"] == 12
+        assert len(posts(again)) == 12 - sum(1 for q in result.report["questions"] if q["cached"])
+        assert sum(1 for q in result.report["questions"] if q["cached"]) >= 3
+
+
+def test_a_dead_xdist_worker_loses_only_its_items(pytester, data, fake):
+    pytester.makeconftest("""
+import os
+def pytest_runtest_setup(item):
+    if item.nodeid == "mmlu::astronomy::q0002" and hasattr(item.config, "workerinput"):
+        os._exit(3)
+""")
+    result = run(pytester, fake.url, data, "-n", "2", "--max-worker-restart=1")
+    result.stdout.fnmatch_lines(["*MMLU results*"])
+    report = result.report
+    assert accounted(report) == 12
+    assert "mmlu::astronomy::q0002" not in {q["nodeid"] for q in report["questions"]}
+    assert report["overall"]["not_run"] >= 1
+    assert result.ret != 0
+
+
+# -- bad input --------------------------------------------------------------------
+
+
+def usage_error(result, pattern):
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str() + result.stderr.str()
+    result.stderr.fnmatch_lines([pattern])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_unknown_category_suggests(pytester, data, fake):
+    usage_error(run(pytester, fake.url, data, "--mmlu-subject=stemm"), "*unknown MMLU subject 'stemm'*stem*")
+
+
+def test_shots_without_a_dev_split(pytester, tmp_path, fake):
+    no_dev = write_hub_layout(tmp_path / "nodev", {"test": make_questions("astronomy", 3)})
+    usage_error(run(pytester, fake.url, no_dev, "--mmlu-shots=2"), "*--mmlu-shots needs a 'dev' split*")
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "malformed"])
+def test_bad_dataset_paths(pytester, tmp_path, fake, kind):
+    if kind == "missing":
+        path, pattern = tmp_path / "nowhere", "*does not exist*"
+    elif kind == "empty":
+        path, pattern = tmp_path / "empty", "*"
+        path.mkdir()
+    else:
+        rows = make_questions("astronomy", 4)
+        rows[2] = {**rows[2], "answer": 7}
+        path = tmp_path / "bad.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        pattern = "*bad.jsonl*row*"
+    usage_error(run(pytester, fake.url, path), pattern)
+
+
+def test_damaged_cache_and_baseline(pytester, data, fake, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "replies.sqlite3").write_bytes(b"garbage" * 1000)
+    usage_error(run(pytester, fake.url, data, f"--mmlu-cache={cache}"), "*cache*damaged*")
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text("{not json")
+    usage_error(run(pytester, fake.url, data, f"--mmlu-baseline={baseline}"), f"*{baseline}*")
+
+
+def test_model_path_that_is_not_gguf(pytester, data, tmp_path):
+    bogus = tmp_path / "model.gguf"
+    bogus.write_text("not a model")
+    result = pytester.runpytest_subprocess("--mmlu-backend=llama-cpp", f"--mmlu-model={bogus}",
+                                           f"--mmlu-dataset={data}")
+    usage_error(result, "*not a GGUF*")
+
+
+def test_missing_key(pytester, data, fake):
+    result = pytester.runpytest_subprocess("--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}",
+                                           f"--mmlu-dataset={data}")
+    usage_error(result, "*needs an API key*DEEPSEEK_API_KEY*")
+
+
+def test_rejected_key_stops_at_the_first_request_and_never_leaks(pytester, data, monkeypatch):
+    with OpenAIFake("deepseek", require_key="sk-the-right-one") as fake:
+        monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
+        result = pytester.runpytest_subprocess("--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}",
+                                               f"--mmlu-dataset={data}")
+        usage_error(result, "*key rejected for deepseek*")
+        assert len(fake.requests) == 1
+    assert KEY not in result.stdout.str() + result.stderr.str()
+
+
+def test_the_key_never_reaches_any_output(pytester, data, monkeypatch):
+    monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
+    with OpenAIFake("deepseek", answer="B", require_key=KEY) as fake:
+        fake.script(fake.error("server"), status(200, b"not json " + KEY.encode()), times=1)
+        cache = pytester.path / "cache"
+        result = pytester.runpytest_subprocess(
+            "--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}",
+            "--mmlu-retries=0", f"--mmlu-cache={cache}", "--mmlu-report=report.json",
+            "--junitxml=junit.xml", "-rA", "-n", "2")
+        assert any(r.headers.get("authorization") == f"Bearer {KEY}" for r in fake.requests)
+    assert result.ret == 1  # two questions errored
+    assert KEY not in result.stdout.str() + result.stderr.str()
+    written = [p for p in pytester.path.rglob("*") if p.is_file()]
+    assert any(p.name == "replies.sqlite3" for p in written)
+    for path in written:
+        assert KEY.encode() not in path.read_bytes(), path
+    with sqlite3.connect(cache / "replies.sqlite3") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == 10
