@@ -24,6 +24,10 @@ for _var in ("MMLU_BACKEND", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DEEPSEEK_API_
 
 sys.path.insert(0, str(Path(__file__).parent / "tests"))
 
+# imported once here: pytester restores sys.modules after each test, and a second import of
+# datasets registers its pyarrow extension types twice
+import datasets  # noqa: E402,F401
+
 
 def free_port() -> int:
     with socket.socket() as s:
