@@ -185,6 +185,10 @@ class FakeService:
 
     # -- serving --------------------------------------------------------------------------
     def _handle(self, h: _Handler) -> None:
+        if self._closing.is_set():  # a stopped server: kept-alive connections are reset too
+            h.close_connection = True
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
