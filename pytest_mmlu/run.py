@@ -98,7 +98,7 @@ class Run:
 
     def prefetch(self, item: QuestionItem) -> None:
         ev = self.evaluation
-        window = max(2, 2 * ev.concurrency * max(1, len(ev.settings.base_urls)))
+        window = max(2, 8 * ev.concurrency * max(1, len(ev.settings.base_urls)))
         items = item.session.items
         for position in upcoming(item, item.position, window):
             if position not in self._submitted:

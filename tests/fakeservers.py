@@ -103,6 +103,7 @@ def not_json() -> Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real services
+    disable_nagle_algorithm = True  # no delayed-ACK stalls between headers and body
 
     def do_GET(self):
         self.server.fake._handle(self)
