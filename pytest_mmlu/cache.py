@@ -45,6 +45,8 @@ class ReplyCache:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 60000")
+            # WAL with NORMAL sync survives a killed process; only a power cut may lose the last replies
+            conn.execute("PRAGMA synchronous = NORMAL")
             self._local.conn = conn
         return conn
 

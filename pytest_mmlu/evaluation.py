@@ -48,6 +48,8 @@ class Evaluation:
         self._prefetcher = None
         self._questions = None
         self._shots: dict[str, list[Question]] = {}
+        self._ready: dict[tuple, Reply] = {}  # cached replies found ahead of their item
+        self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self._down: str | None = None  # set when the server is gone: later questions fail fast
         self._lock = threading.Lock()
         self.asked = 0  # questions sent to the backend by this process
@@ -75,11 +77,15 @@ class Evaluation:
         if self._backends is None:
             headers = auth_headers(self.service, self.key)
             urls = self.settings.base_urls or (None,)
-            self._backends = [
-                make_backend(self.service, url, self.settings.model or self.service.model,
-                             Transport(timeout=self.settings.timeout, retries=self.settings.retries,
-                                       headers=headers, secrets=(self.key,) if self.key else ()))
-                for url in urls]
+            try:
+                self._backends = [
+                    make_backend(self.service, url, self.settings.model or self.service.model,
+                                 Transport(timeout=self.settings.timeout, retries=self.settings.retries,
+                                           headers=headers, secrets=(self.key,) if self.key else ()))
+                    for url in urls]
+            except ImportError as exc:
+                raise SetupError(f"the {self.service.name} backend needs {exc.name}: "
+                                 f"pip install 'pytest-mmlu[{self.service.name}]'") from None
         return self._backends
 
     def check_reachable(self) -> None:
@@ -140,26 +146,28 @@ class Evaluation:
             self.cache.damaged_rows += 1
             return None
 
-    def submit(self, position: int, question: Question) -> str:
-        """Make sure the reply to this question is on its way (or cached); returns its key."""
+    def submit(self, position: int, question: Question) -> None:
+        """Make sure the reply to this question is on its way, or found in the cache."""
+        qid = (question.subject, question.index)
+        if qid in self._ready or qid in self._waiting:
+            return
         prompt = self.prompt(question)
         key = self.key_for(prompt)
-        if self._prefetcher is None or not self._prefetcher.pending(key):
-            if self.cached(key) is None:
-                self.prefetcher().submit(position, key, (key, prompt))
-        return key
+        hit = self.cached(key)
+        if hit is not None:
+            self._ready[qid] = hit
+        else:
+            self._waiting[qid] = key
+            self.prefetcher().submit(position, key, (key, prompt))
 
     def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
         """The reply to one question, and whether it came from the cache."""
-        prompt = self.prompt(question)
-        key = self.key_for(prompt)
-        if self._prefetcher is None or not self._prefetcher.pending(key):
-            hit = self.cached(key)
-            if hit is not None:
-                self.from_cache += 1
-                return hit, True
-            self.prefetcher().submit(position, key, (key, prompt))
-        return self._prefetcher.wait(key), False
+        qid = (question.subject, question.index)
+        self.submit(position, question)
+        if qid in self._ready:
+            self.from_cache += 1
+            return self._ready.pop(qid), True
+        return self._prefetcher.wait(self._waiting.pop(qid)), False
 
     def prefetcher(self) -> Prefetcher:
         if self._prefetcher is None:

@@ -21,6 +21,7 @@ from .summary import render, summarize, to_report
 
 __all__ = ["Run", "SetupError"]
 
+MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
 STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError)
 
 
@@ -33,7 +34,9 @@ class Run:
         self.scoreboard = Scoreboard()
         self.summary = self.verdicts = self.comparison = None
         self.interrupted = False
-        self._submitted: set[int] = set()
+        self.shortened = 0
+        self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
+        self._horizon = 0  # without xdist: every position below this was handed over
         try:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
             if self.is_worker:
@@ -100,12 +103,16 @@ class Run:
         ev = self.evaluation
         window = max(2, 8 * ev.concurrency * max(1, len(ev.settings.base_urls)))
         items = item.session.items
-        for position in upcoming(item, item.position, window):
-            if position not in self._submitted:
-                self._submitted.add(position)
-                nxt = items[position]
-                if isinstance(nxt, QuestionItem):
-                    ev.submit(position, nxt.question)
+        if self.is_worker:
+            positions = [p for p in upcoming(item, item.position, window) if p not in self._submitted]
+            self._submitted.update(positions)
+        else:  # the whole run order is known: only the window's new end needs submitting
+            positions = range(max(item.position, self._horizon), min(item.position + window, len(items)))
+            self._horizon = max(self._horizon, item.position + window)
+        for position in positions:
+            nxt = items[position]
+            if isinstance(nxt, QuestionItem):
+                ev.submit(position, nxt.question)
 
     # -- the end -----------------------------------------------------------------
     def finish(self, session: pytest.Session) -> None:
@@ -113,6 +120,7 @@ class Run:
         if not self.is_controller:
             return
         self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+        self._shorten_failures()
         records = list(self.scoreboard.records.values())
         self.summary = summarize(records, list(self.scoreboard.selected), category_of)
         self.verdicts = evaluate(self.settings.gates, self.summary)
@@ -125,6 +133,15 @@ class Run:
             holds = all(v.holds for v in self.verdicts) and self.summary.overall.errors == 0 \
                 and self.scoreboard.other_failures == 0
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
+
+    def _shorten_failures(self) -> None:
+        # thousands of wrong answers in full are unreadable, and pytest's failure section
+        # grows quadratically with them; --tb=auto (the default) means we may choose
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        failed = len(reporter.stats.get("failed", ())) if reporter is not None else 0
+        if failed > MANY_FAILURES and self.config.option.tbstyle == "auto":
+            self.config.option.tbstyle = "no"
+            self.shortened = failed
 
     def run_config(self) -> dict:
         ev, s = self.evaluation, self.settings
@@ -156,6 +173,9 @@ class Run:
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)
         if self.settings.report:
             tr.write_line(f"report written to {self.settings.report}")
+        if self.shortened:
+            tr.write_line(f"{self.shortened} failures are listed one line each (short test summary); "
+                          f"--tb=short shows each in full, and --mmlu-report keeps every reply")
 
     def close(self) -> None:
         self.evaluation.stop()

@@ -47,14 +47,9 @@ class Prefetcher:
                     self._start()
             return job
 
-    def pending(self, key: str) -> bool:
-        return key in self._jobs
-
     def wait(self, key: str):
-        job = self._jobs[key]
+        job = self._jobs[key]  # kept: two questions with the same prompt share one request
         job.done.wait()
-        with self._lock:
-            self._jobs.pop(key, None)
         if job.error is not None:
             raise job.error
         return job.result
