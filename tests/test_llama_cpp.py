@@ -1,0 +1,93 @@
+"""llama-cpp-python in process: real distributions, the server's numbers, prefix reuse, bad model files."""
+
+import json
+
+import pytest
+import requests
+
+from datafolders import make_questions, write_hub_layout
+from pytest_mmlu.backends import SERVICES, BackendError, make_backend
+from pytest_mmlu.prompts import harness
+from pytest_mmlu.question import LETTERS, Question
+
+pytest.importorskip("llama_cpp")
+
+
+@pytest.fixture(scope="module")
+def backend(gemma_path):
+    return make_backend(SERVICES["llama-cpp"], None, gemma_path, None)
+
+
+@pytest.fixture(scope="module")
+def questions():
+    return [Question("astronomy", i, r["question"], tuple(r["choices"]), r["answer"])
+            for i, r in enumerate(make_questions("astronomy", 12, seed=9))]
+
+
+def server_logprobs(url, text):
+    top = requests.post(f"{url}/v1/completions", json={"prompt": text, "max_tokens": 1, "logprobs": 20,
+                                                      "temperature": 0}, timeout=120).json()
+    top = top["choices"][0]["logprobs"]["top_logprobs"][0]
+    return {letter: top[f" {letter}"] for letter in LETTERS if f" {letter}" in top}
+
+
+def test_scores_are_real_distributions(backend, questions):
+    seen = set()
+    for q in questions[:6]:
+        logprobs = backend.score(harness(q), LETTERS).logprobs
+        assert set(logprobs) == set(LETTERS)
+        assert all(lp < 0 for lp in logprobs.values())
+        assert 0 < sum(2.718281828 ** lp for lp in logprobs.values()) < 1
+        seen.add(tuple(round(lp, 4) for lp in logprobs.values()))
+    assert len(seen) == 6  # a scorer reading zeros would give one distribution for every prompt
+
+
+def test_same_numbers_as_the_server(backend, questions, llama_server):
+    shots = questions[:5]
+    for q in questions[5:]:
+        for k in (0, 5):
+            text = harness(q, shots[:k]).text
+            mine, theirs = backend.score(harness(q, shots[:k]), LETTERS).logprobs, server_logprobs(llama_server, text)
+            assert set(theirs) == set(LETTERS)
+            assert max(abs(mine[x] - theirs[x]) for x in LETTERS) < 0.01
+            assert max(LETTERS, key=mine.get) == max(LETTERS, key=theirs.get)
+
+
+def test_prefix_reuse_gives_the_same_numbers_as_a_fresh_pass(backend, questions):
+    from pytest_mmlu.backends.llama_cpp import _load
+    shots = questions[:5]
+    a, b = harness(questions[6], shots), harness(questions[7], shots)
+    first = backend.score(a, LETTERS).logprobs
+    backend.score(b, LETTERS)
+    again = backend.score(a, LETTERS).logprobs  # reuses the shots' prefix
+    llm, _ = _load(backend.path)
+    llm.n_tokens = 0
+    fresh = backend.score(a, LETTERS).logprobs
+    assert max(abs(again[x] - fresh[x]) for x in LETTERS) < 1e-3
+    assert max(abs(first[x] - fresh[x]) for x in LETTERS) < 1e-3
+
+
+def test_probe_rejects_missing_and_non_gguf_files(tmp_path, gemma_path):
+    with pytest.raises(BackendError, match="does not exist"):
+        make_backend(SERVICES["llama-cpp"], None, str(tmp_path / "nope.gguf"), None).probe()
+    fake = tmp_path / "model.gguf"
+    fake.write_text("not a model")
+    with pytest.raises(BackendError, match="not a GGUF"):
+        make_backend(SERVICES["llama-cpp"], None, str(fake), None).probe()
+    assert make_backend(SERVICES["llama-cpp"], None, None, None).probe() == "gemma-3-270m-q4_k_m.gguf"
+
+
+def test_in_process_and_server_agree_on_every_question(pytester, tmp_path, gemma_path, llama_server):
+    rows = {"test": make_questions("astronomy", 8, seed=11) + make_questions("virology", 8, seed=12),
+            "dev": make_questions("astronomy", 5, seed=13) + make_questions("virology", 5, seed=14)}
+    data = write_hub_layout(tmp_path / "data", rows)
+    reports = {}
+    for name, args in (("llama-cpp", [f"--mmlu-model={gemma_path}"]), ("llama", [f"--mmlu-base-url={llama_server}"])):
+        report = tmp_path / f"{name}.json"
+        pytester.runpytest_subprocess(f"--mmlu-backend={name}", *args, f"--mmlu-dataset={data}", "--mmlu-shots=2",
+                                      "--mmlu-no-cache", f"--mmlu-report={report}")
+        reports[name] = json.loads(report.read_text())
+    local, server = reports["llama-cpp"], reports["llama"]
+    assert local["overall"]["total"] == server["overall"]["total"] == 16
+    assert [q["predicted"] for q in local["questions"]] == [q["predicted"] for q in server["questions"]]
+    assert local["overall"]["accuracy"] == server["overall"]["accuracy"]
