@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import threading
 from pathlib import Path
@@ -62,10 +64,31 @@ class Evaluation:
     def questions(self) -> list[Question]:
         if self._questions is None:
             from .data import sample
-            by_subject = self.source.load(self.settings.split, self.subjects())
+            by_subject = self._parsed(self.settings.split, self.subjects())
             self._questions = [q for subject in sorted(by_subject)
                                for q in sample(by_subject[subject], self.settings.limit)]
         return self._questions
+
+    def _parsed(self, split: str, subjects: list[str]) -> dict[str, list[Question]]:
+        """Local data, once parsed, is kept beside the reply cache under its content fingerprint,
+        so a warm re-run need not even import `datasets`."""
+        revision = self.source.revision()
+        if self.cache is None or revision is None:
+            return self.source.load(split, subjects)
+        name = cache_key({"source": self.source.describe(), "revision": revision, "split": split,
+                          "subjects": subjects})
+        path = self.cache.directory / f"questions-{name[:24]}.json"
+        try:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            return {s: [Question(s, i, q, tuple(c), a) for i, q, c, a in rows[s]] for s in subjects}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # absent or damaged: parse the data again
+        by_subject = self.source.load(split, subjects)
+        rows = {s: [(q.index, q.question, q.choices, q.answer) for q in qs] for s, qs in by_subject.items()}
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: xdist workers may write it at once
+        return by_subject
 
     def shots(self, subject: str) -> list[Question]:
         if subject not in self._shots:

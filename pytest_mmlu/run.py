@@ -84,7 +84,10 @@ class Run:
         served = f" (served as {ev.model_id})" if ev.model_id and ev.model_id != model else ""
         revision = ev.source.revision()
         cache = "off" if ev.cache is None else str(ev.cache.path)
-        return [
+        workers = getattr(self.config.option, "numprocesses", None)
+        copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
+                  if workers and ev.service.protocol == "llama_cpp" else [])
+        return copies + [
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
