@@ -247,3 +247,16 @@ def test_the_key_never_reaches_any_output(pytester, data, monkeypatch):
         assert KEY.encode() not in path.read_bytes(), path
     with sqlite3.connect(cache / "replies.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == 12 - errors
+
+
+def test_several_servers_share_the_work(pytester, data):
+    slow = lambda p: (time.sleep(0.05), "Answer: A")[1]  # noqa: E731
+    with OpenAIFake("openai", answer=slow) as one, OpenAIFake("openai", answer=slow) as two:
+        report = pytester.path / "report.json"
+        result = pytester.runpytest_subprocess(
+            "--mmlu-backend=openai", f"--mmlu-base-url={one.url}/v1", f"--mmlu-base-url={two.url}",
+            f"--mmlu-dataset={data}", f"--mmlu-report={report}", "--mmlu-concurrency=2")
+        assert len(posts(one)) >= 3 and len(posts(two)) >= 3
+        assert len(posts(one)) + len(posts(two)) == 12
+    assert json.loads(report.read_text())["overall"]["total"] == 12
+    assert result.ret == 1  # wrong answers, no gate
