@@ -54,8 +54,6 @@ class Evaluation:
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self._down: str | None = None  # set when the server is gone: later questions fail fast
         self._lock = threading.Lock()
-        self.asked = 0  # questions sent to the backend by this process
-        self.from_cache = 0
 
     # -- data ---------------------------------------------------------------
     def subjects(self) -> list[str]:
@@ -188,7 +186,6 @@ class Evaluation:
         qid = (question.subject, question.index)
         self.submit(position, question)
         if qid in self._ready:
-            self.from_cache += 1
             return self._ready.pop(qid), True
         return self._prefetcher.wait(self._waiting.pop(qid)), False
 
@@ -211,8 +208,6 @@ class Evaluation:
             with self._lock:
                 self._down = self._down or str(exc)
             raise
-        with self._lock:
-            self.asked += 1
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
         return reply

@@ -72,10 +72,7 @@ class QuestionItem(pytest.Item):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer
         try:
             self.reply, self.cached = self.evaluation.reply(self.position, self.question)
-        except BackendError as exc:
-            self._record("error", error=str(exc))
-            raise
-        except InterruptedError as exc:
+        except (BackendError, InterruptedError) as exc:
             self._record("error", error=str(exc))
             raise
 

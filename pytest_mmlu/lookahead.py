@@ -1,7 +1,7 @@
-"""Which items this process will run next, so their requests can be in flight already.
+"""Which items an xdist worker will run next, so their requests can be in flight already.
 
-Without xdist it is the session's item list. Under xdist each worker holds a
-queue of item indices sent by the controller; we read it without taking from it.
+Each worker holds a queue of item indices sent by the controller; we read it
+without taking from it. (Without xdist the session's item list says it all.)
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ def _worker_queue(config: pytest.Config):
 
 
 def upcoming(item: pytest.Item, position: int, count: int) -> list[int]:
-    """Positions (indices into session.items) of up to `count` items from this one on."""
-    session = item.session
-    if not hasattr(item.config, "workerinput"):
-        return list(range(position, min(position + count, len(session.items))))
+    """Under xdist: positions (indices into session.items) of up to `count` items from this one on."""
     interactor = _worker_queue(item.config)
     if interactor is None:
         return [position]

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from datafolders import make_questions, write_hub_layout
-from fakeservers import OpenAIFake, cut, huge, not_json, status
+from fakeservers import OpenAIFake, cut, hang, huge, not_json, status
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-test-SECRET-4f9a1c77e2"
@@ -74,8 +74,6 @@ def test_server_that_stops_halfway_keeps_answers_and_resume_asks_only_the_rest(p
 
 
 def test_hanging_server_times_out_and_the_run_ends(pytester, data, fake):
-    fake.script(status(200, b""), times=0)
-    from fakeservers import hang
     fake.script(hang(30), times=100)
     started = time.monotonic()
     result = run(pytester, fake.url, data, "--mmlu-timeout=1", "--mmlu-retries=0")

@@ -11,20 +11,18 @@ from datafolders import make_questions, write_csv_layout, write_hub_layout
 SUBJECTS = ("astronomy", "college_computer_science")
 
 
+ROWS = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
+        "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=2)]}
+
+
 @pytest.fixture(scope="module")
 def hub_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hub")
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
-            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=2)]}
-    return write_hub_layout(root, rows)
+    return write_hub_layout(tmp_path_factory.mktemp("hub"), ROWS)
 
 
 @pytest.fixture(scope="module")
 def csv_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("csv")
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
-            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=2)]}
-    return write_csv_layout(root, rows)
+    return write_csv_layout(tmp_path_factory.mktemp("csv"), ROWS)
 
 
 def run(pytester, *args):
