@@ -89,21 +89,23 @@ def _pct(value: float | None) -> str:
 
 def _row(name: str, t: Tally, width: int) -> str:
     low, high = t.interval
-    ci = f"[{low * 100:5.1f}, {high * 100:5.1f}]" if t.scored else "       n/a    "
+    ci = f"[{low * 100:5.1f}, {high * 100:5.1f}]" if t.scored else f"{'n/a':^14}"
     extra = "".join(f"  {n} {label}" for n, label in ((t.unparsed, "unparsed"), (t.errors, "errors"),
                                                           (t.not_run, "not run")) if n)
-    return f"{name:<{width}} {t.correct:>5}/{t.scored:<5} {_pct(t.accuracy)}  {ci}{extra}"
+    return f"{name:<{width}} {f'{t.correct}/{t.scored}':>13}  {_pct(t.accuracy)}  {ci}{extra}"
+
+
+OVERALL = "overall (question-weighted)"
 
 
 def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> list[str]:
-    name_width = max([len(s) for s in summary.subjects] + [24])
-    head = f"{'subject':<{name_width}} {'correct/total':>11}  {'acc':>6}  {'95% interval':<14}"
-    lines = [head]
+    name_width = max([len(s) for s in summary.subjects] + [len(OVERALL)])
+    lines = [f"{'subject':<{name_width}} {'correct/total':>13}  {'acc':>6}  95% interval"]
     lines += [_row(s, t, name_width) for s, t in summary.subjects.items()]
-    lines += ["", f"{'category':<{name_width}}"]
+    lines += ["", "category"]
     lines += [_row(c, t, name_width) for c, t in summary.categories.items()]
-    lines += ["", _row("overall (question-weighted)", summary.overall, name_width),
-              f"{'overall (subject-averaged)':<{name_width}} {'':>11} {_pct(summary.subject_average)}"]
+    lines += ["", _row(OVERALL, summary.overall, name_width),
+              f"{'overall (subject-averaged)':<{name_width}} {'':>13}  {_pct(summary.subject_average)}"]
     o = summary.overall
     lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
                  f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
@@ -113,8 +115,7 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> l
     if o.not_run:
         lines.append(f"{o.not_run} questions were not run")
     for v in verdicts:
-        actual = "n/a" if v.actual is None else f"{v.actual * 100:.1f}%"
-        lines.append(f"gate {v.gate.describe()}: {'PASS' if v.holds else 'FAIL'} ({actual}; {v.reason})")
+        lines.append(f"gate {v.gate.describe()}: {'PASS' if v.holds else 'FAIL'} ({v.reason})")
     if comparison is not None:
         from .baseline import render_comparison
         lines += [""] + render_comparison(comparison)
