@@ -58,6 +58,13 @@ def test_keyword_selection(pytester, hub_folder):
     result.stdout.fnmatch_lines(["mmlu::astronomy::q0003", "1/12 tests collected (11 deselected)*"])
 
 
+def test_deselect(pytester, hub_folder):
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q",
+                 "--deselect", "mmlu::astronomy::q0001")
+    result.stdout.fnmatch_lines(["11/12 tests collected (1 deselected)*"])
+    result.stdout.no_fnmatch_line("mmlu::astronomy::q0001")
+
+
 def test_limit_samples_the_same_questions_every_run(pytester, hub_folder):
     first = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only", "-q",
                 "--mmlu-limit=3")
