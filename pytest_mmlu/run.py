@@ -60,6 +60,7 @@ class Run:
     def _check_at_start(self) -> None:
         ev = self.evaluation
         subjects = ev.subjects()  # unknown subjects stop here, with suggestions
+        ev.questions()  # unreadable or malformed data stops here too, not as a collection error
         available = ev.source.subjects(self.settings.split)
         check_scopes(self.settings.gates, available, CATEGORIES)
         if self.settings.shots:
@@ -162,7 +163,7 @@ class Run:
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
     def terminal_summary(self, terminalreporter) -> None:
-        if self.summary is None or self.config.option.collectonly:
+        if self.summary is None or self.config.option.collectonly or not self.summary.overall.selected:
             return
         tr = terminalreporter
         tr.write_sep("=", "MMLU results")
