@@ -15,7 +15,7 @@ from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_heade
 from .cache import ReplyCache, cache_key
 from .data import open_source
 from .keys import find_key
-from .question import LETTERS, Question
+from .question import Question
 from .scheduler import Prefetcher
 from .settings import Settings
 from .subjects import resolve_selection
@@ -179,7 +179,7 @@ class Evaluation:
             self._ready[qid] = hit
         else:
             self._waiting[qid] = key
-            self.prefetcher().submit(position, key, (key, prompt))
+            self.prefetcher().submit(position, key, (key, prompt, question.letters))
 
     def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
         """The reply to one question, and whether it came from the cache."""
@@ -194,14 +194,14 @@ class Evaluation:
             self._prefetcher = Prefetcher(self.backends(), self.concurrency, self._ask)
         return self._prefetcher
 
-    def _ask(self, backend, task: tuple[str, prompts.Prompt]) -> Reply:
+    def _ask(self, backend, task: tuple[str, prompts.Prompt, tuple[str, ...]]) -> Reply:
         """In a request thread: ask, store as it arrives."""
-        key, prompt = task
+        key, prompt, letters = task
         if self._down:
             raise BackendError(f"not asked: {self._down}")
         try:
             if self.scoring == "logprobs":
-                reply = backend.score(prompt, LETTERS)
+                reply = backend.score(prompt, letters)
             else:
                 reply = backend.generate(prompt, self.max_tokens, self.settings.temperature)
         except (Unreachable, KeyRejected) as exc:

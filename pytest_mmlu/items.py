@@ -6,7 +6,7 @@ import pytest
 
 from .backends import BackendError
 from .question import Question
-from .verdict import Verdict, describe_failure, judge
+from .scoring.verdict import Verdict, describe_failure, judge
 
 REPLY_CHARS = 500
 
@@ -77,7 +77,7 @@ class QuestionItem(pytest.Item):
             raise
 
     def runtest(self):
-        self.verdict = judge(self.reply, self.evaluation.scoring)
+        self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters)
         passed = self.verdict.correct(self.question)
         extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed, "cached": self.cached,
                  "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}

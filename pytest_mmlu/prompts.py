@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from .question import LETTERS, Question
+from .question import Question
 from .subjects import pretty
 
 FORMATS = ("harness", "instruct")
@@ -29,7 +29,7 @@ class Prompt:
 def _body(q: Question) -> str:
     # harness strips the question, not the choices
     lines = [q.question.strip()]
-    lines += [f"{letter}. {choice}" for letter, choice in zip(LETTERS, q.choices)]
+    lines += [f"{letter}. {choice}" for letter, choice in zip(q.letters, q.choices)]
     return "\n".join(lines)
 
 

@@ -1,10 +1,11 @@
-"""The unit of the benchmark: one multiple-choice question."""
+"""The unit of the benchmark: one multiple-choice question, with 2 to 10 choices (letters A-J)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LETTERS = ("A", "B", "C", "D")
+ALL_LETTERS = tuple("ABCDEFGHIJ")  # MMLU-Pro has up to ten choices
+LETTERS = ALL_LETTERS[:4]  # plain MMLU
 
 
 @dataclass(frozen=True)
@@ -12,12 +13,17 @@ class Question:
     subject: str  # e.g. "college_computer_science"
     index: int  # position of the question in its subject's split (0-based, as in the data)
     question: str
-    choices: tuple[str, str, str, str]
-    answer: int  # 0-3
+    choices: tuple[str, ...]  # 2 to 10
+    answer: int  # index into choices
+
+    @property
+    def letters(self) -> tuple[str, ...]:
+        """This question's own letters: A-D for MMLU, up to A-J for MMLU-Pro."""
+        return ALL_LETTERS[:len(self.choices)]
 
     @property
     def expected(self) -> str:
-        return LETTERS[self.answer]
+        return ALL_LETTERS[self.answer]
 
     @property
     def name(self) -> str:

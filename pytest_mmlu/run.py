@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from . import __version__
-from .baseline import BaselineError, compare, load_baseline
+from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
 from .evaluation import Evaluation, SetupError
-from .gates import check_scopes, evaluate
+from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
 from .lookahead import upcoming
-from .scoreboard import Scoreboard
+from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
-from .summary import render, summarize, to_report
+from .report.summary import render, summarize, to_report
 
 __all__ = ["Run", "SetupError"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from . import gates as gates_mod
+from .report import gates as gates_mod
 from .backends import SERVICES, default_base_url, normalise_url
 from .prompts import FORMATS
 
@@ -117,6 +117,25 @@ OPTIONS = (
            _positive_float("--mmlu-timeout"), default=120.0, metavar="SECONDS"),
     Option("retries", "retries after a failed request, with backoff (default: 3)",
            _int_in(0, 20, "--mmlu-retries"), default=3, metavar="N"),
+    Option("offline", "score from the reply cache only; never contact the backend; questions "
+           "without a cached reply are not run", flag=True, default=False),
+    Option("label", "the run's name in the header, summary, reports and comparisons "
+           "(default: model and backend)", metavar="TEXT"),
+    Option("markdown", "write the summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY "
+           "when that is set)", metavar="PATH"),
+    Option("max-drop", "with --mmlu-baseline, a gate: [SCOPE=]POINTS fails when accuracy on the common "
+           "questions dropped by more than POINTS percentage points and McNemar's exact test finds "
+           "the drop significant at 5%; repeatable", gates_mod.parse_drop, repeat=True,
+           metavar="[SCOPE=]POINTS"),
+    Option("judge", "a backend that reads the replies the rules cannot read, answering one letter "
+           "or 'none': " + ", ".join(SERVICES), _choice(tuple(SERVICES), "judge backend"), metavar="BACKEND"),
+    Option("judge-model", "model id for the judge backend", metavar="NAME"),
+    Option("judge-base-url", "server address for the judge backend, with or without /v1", _url,
+           metavar="URL"),
+    Option("language", "the locale of a multilingual dataset (MMMLU ES_LA, JA_JP, ...; "
+           "Global-MMLU es, ja, ...)", metavar="CODE"),
+    Option("redux", "MMLU-Redux annotations (hub id or local folder/file) matched to the questions "
+           "of a plain MMLU run: accuracy with and without the known-bad questions", metavar="PATH_OR_ID"),
 )
 
 
@@ -156,6 +175,15 @@ class Settings:
     temperature: float = 0.0
     timeout: float = 120.0
     retries: int = 3
+    offline: bool = False
+    label: str | None = None
+    markdown: str | None = None
+    drop_gates: tuple = ()
+    judge: str | None = None
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    language: str | None = None
+    redux: str | None = None
     extras: dict = field(default_factory=dict)
 
     @property
@@ -221,5 +249,8 @@ def resolve(config: pytest.Config) -> Settings:
         baseline=values["baseline"], report=values["report"], cache=values["cache"],
         no_cache=bool(values["no-cache"]), concurrency=values["concurrency"],
         max_tokens=values["max-tokens"], temperature=values["temperature"],
-        timeout=values["timeout"], retries=values["retries"],
+        timeout=values["timeout"], retries=values["retries"], offline=bool(values["offline"]),
+        label=values["label"], markdown=values["markdown"], drop_gates=tuple(values["max-drop"] or ()),
+        judge=values["judge"], judge_model=values["judge-model"], judge_base_url=values["judge-base-url"],
+        language=values["language"], redux=values["redux"],
     )

@@ -3,7 +3,7 @@ import re
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from pytest_mmlu.extract import Extraction, extract_letter, strip_reasoning
+from pytest_mmlu.scoring.extract import Extraction, extract_letter, strip_reasoning
 
 R1 = (
     "<think>\nOkay, the question asks which gas is most abundant. A is oxygen, that is about 21%. "

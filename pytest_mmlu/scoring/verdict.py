@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .backends.base import Reply
+from ..backends.base import Reply
 from .extract import extract_letter
-from .question import LETTERS, Question
+from ..question import Question
 
 
 @dataclass(frozen=True)
@@ -19,16 +19,16 @@ class Verdict:
         return self.predicted == question.expected
 
 
-def judge(reply: Reply, scoring: str) -> Verdict:
+def judge(reply: Reply, scoring: str, letters: tuple[str, ...]) -> Verdict:
     if scoring == "logprobs":
         if not reply.logprobs:
             return Verdict(None, True, reply.note or "no log-probabilities for the choice letters")
         # ties go to the earliest letter, as numpy's argmax does in lm-evaluation-harness
-        best = max(LETTERS, key=lambda letter: (reply.logprobs.get(letter, float("-inf")), -LETTERS.index(letter)))
+        best = max(letters, key=lambda letter: (reply.logprobs.get(letter, float("-inf")), -letters.index(letter)))
         return Verdict(best, False, "logprobs")
     if reply.note and not reply.text:
         return Verdict(None, True, reply.note)
-    extraction = extract_letter(reply.text)
+    extraction = extract_letter(reply.text, "".join(letters))
     if extraction.letter is None:
         why = "reply cut off by the token limit" if reply.truncated else f"no answer letter ({extraction.how})"
         return Verdict(None, True, why)
@@ -42,7 +42,7 @@ def describe_failure(question: Question, verdict: Verdict, reply: Reply, width: 
              + f"; expected {question.expected}, got {given}",
              "",
              question.question.strip()]
-    for letter, choice in zip(LETTERS, question.choices):
+    for letter, choice in zip(question.letters, question.choices):
         mark = "  <- expected" if letter == question.expected else ("  <- given" if letter == verdict.predicted else "")
         lines.append(f"  {letter}. {choice}{mark}")
     if reply.logprobs:

@@ -43,6 +43,34 @@ def parse_gate(text: str) -> Gate:
     return Gate(minimum, scope)
 
 
+@dataclass(frozen=True)
+class DropGate:
+    """`--mmlu-max-drop [SCOPE=]POINTS`: a significant drop against the baseline of more than POINTS."""
+
+    points: float  # percentage points
+    scope: str = "overall"
+
+    def describe(self) -> str:
+        return f"{self.scope} drop <= {self.points:g} points (or not significant)"
+
+
+DROP_FORMS = "POINTS or SCOPE=POINTS, POINTS in percentage points such as 2 or 0.5"
+
+
+def parse_drop(text: str) -> DropGate:
+    raw = str(text).strip()
+    scope, _, value = raw.rpartition("=")
+    scope = scope.strip() or "overall"
+    value = value.strip().removesuffix("%")
+    try:
+        points = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--mmlu-max-drop {raw!r}: {value!r} is not a number ({DROP_FORMS})") from None
+    if not 0 <= points <= 100 or points != points:
+        raise argparse.ArgumentTypeError(f"--mmlu-max-drop {raw!r}: must be within 0 and 100 points, not {value}")
+    return DropGate(points, scope)
+
+
 def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Iterable[str]) -> None:
     known = {"overall", *subjects, *categories}
     for gate in gates:

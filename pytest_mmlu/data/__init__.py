@@ -12,8 +12,8 @@ import random
 from pathlib import Path
 from typing import Sequence
 
-from .question import LETTERS, Question
-from .subjects import SUBJECTS
+from ..question import LETTERS, Question
+from ..subjects import SUBJECTS
 
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 CSV_SPLIT_NAMES = {"validation": "val"}  # the original release names its validation split `val`

@@ -1,0 +1,1 @@
+"""The numbers of a run: tallies, intervals, gates, the baseline comparison."""

@@ -1,0 +1,1 @@
+"""Reading answers: letters out of replies, and the verdict on each question."""
