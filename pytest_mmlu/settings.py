@@ -142,14 +142,15 @@ OPTIONS = (
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("mmlu", "MMLU benchmark (pytest-mmlu)")
     for opt in OPTIONS:
+        cli_help = opt.help.replace("%", "%%")  # argparse formats help text with %; ini help is plain
         if opt.flag:
             group.addoption(f"--mmlu-{opt.name}", action="store_true", dest=opt.dest, default=None,
-                            help=opt.help)
+                            help=cli_help)
             parser.addini(opt.dest, opt.help, type="bool", default=False)
         else:
             group.addoption(f"--mmlu-{opt.name}", action="append" if opt.repeat else "store",
                             dest=opt.dest, type=opt.type, default=None, metavar=opt.metavar,
-                            help=opt.help)
+                            help=cli_help)
             parser.addini(opt.dest, opt.help, type="args" if opt.repeat else "string")
 
 

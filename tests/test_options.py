@@ -1,0 +1,12 @@
+"""`pytest --help` lists every option of the plugin (argparse formats help text: a bare % breaks it)."""
+
+from pytest_mmlu.settings import OPTIONS
+
+
+def test_help_lists_every_option(pytester):
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    out = result.stdout.str()
+    for opt in OPTIONS:
+        assert f"--mmlu-{opt.name}" in out
+    assert "55%;" in out  # a literal percent sign, not a format error
