@@ -35,7 +35,9 @@ def _body(q: Question) -> str:
 
 
 def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
-    header = f"The following are multiple choice questions (with answers) about {pretty(q.subject)}.\n\n"
+    # a dataset's own word for the subject where it has one (MMLU-Pro's "other", not "miscellaneous")
+    about = pretty(q.meta.get("category") or q.subject)
+    header = f"The following are multiple choice questions (with answers) about {about}.\n\n"
     examples = "".join(f"{_body(s)}\nAnswer: {s.expected}\n\n" for s in shots)
     return Prompt.single(header + examples + _body(q) + "\nAnswer:")
 

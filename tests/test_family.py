@@ -262,17 +262,17 @@ READ_BACK = {
 
 
 def solver(style):
-    """A model that adds up the last question's numbers: wrong when the sum is a multiple of 4,
-    silent (nothing to read) when it is a multiple of 7."""
+    """A model that adds up the last question's numbers: wrong when the sum is a multiple of 3,
+    silent (nothing to read) when it is a multiple of 13."""
     def answer(prompt):
         m = list(re.finditer(r"what is (\d+) \+ (\d+)\?", prompt))[-1]
         a, b = int(m[1]), int(m[2])
         options = re.findall(r"^(?:Options: )?([A-J])\. (-?\d+)$", prompt[m.end():], re.M)
         letters = [x for x, _ in options]
         right = next(x for x, v in options if int(v) == a + b)
-        if (a + b) % 7 == 0:
+        if (a + b) % 13 == 0:
             return "No estoy seguro." if style != "JA_JP" else "わかりません。"
-        chosen = letters[(letters.index(right) + 1) % len(letters)] if (a + b) % 4 == 0 else right
+        chosen = letters[(letters.index(right) + 1) % len(letters)] if (a + b) % 3 == 0 else right
         return TEMPLATES[style](a, b, chosen)
     return answer
 
@@ -300,7 +300,7 @@ def check_numbers(report, style):
     counts = independent(report, style)
     overall = report["overall"]
     assert {k: overall[k] for k in counts} == counts and overall["errors"] == 0
-    assert counts["correct"] and counts["wrong"] + counts["unparsed"]  # the data has all three
+    assert counts["correct"] and counts["wrong"]  # the data has both, and most runs some unparsed
     return counts
 
 
@@ -323,11 +323,11 @@ def test_mmlu_pro_generate_reads_the_answer_is_x(pytester, pro_folder, pro_rows)
 
 def test_mmlu_pro_with_ten_options_in_logprobs_scoring(pytester, pro_folder, llama_server):
     result = run(pytester, "--mmlu-backend=llama", f"--mmlu-base-url={llama_server}", f"--mmlu-dataset={pro_folder}",
-                 "--mmlu-scoring=logprobs", "--mmlu-subject=computer_science,miscellaneous")
+                 "--mmlu-scoring=logprobs", "--mmlu-subject=computer_science")
     assert result.report is not None, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["*scoring logprobs; prompt harness*"])
     questions = result.report["questions"]
-    assert len(questions) == 8 and result.report["overall"]["errors"] == 0
+    assert len(questions) == 4 and result.report["overall"]["errors"] == 0
     seen_beyond_d = False
     for q in questions:
         letters = "ABCDEFGHIJ"[:8 if q["index"] == 2 else 10]

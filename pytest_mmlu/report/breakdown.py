@@ -44,8 +44,9 @@ def redux(records: list[dict]) -> Breakdown | None:
     types = Counter(r["error_type"] for r in annotated)
     rows += [(f"error type {name}", _tally(r for r in annotated if r["error_type"] == name))
              for name in sorted(types, key=lambda n: (n != OK, n))]
-    notes = [f"{len(annotated)} of {len(records)} questions annotated by MMLU-Redux, {len(bad)} known-bad "
-             f"(error type other than ok): " + ", ".join(f"{n} {name}" for name, n in sorted(types.items()))]
+    notes = [f"{len(annotated)} of {len(records)} questions annotated by MMLU-Redux ("
+             + ", ".join(f"{n} {name}" for name, n in sorted(types.items(), key=lambda t: (t[0] != OK, t[0])))
+             + f"); {len(bad)} known-bad (error type other than ok)"]
     corrected = sum(1 for r in records if r.get("original_answer"))
     if corrected:
         notes.append(f"{corrected} wrong_groundtruth questions are scored against the annotators' corrected "
