@@ -176,7 +176,7 @@ def test_global_mmlu_reports_empty_options_and_keeps_cultural_labels(global_fold
     questions = source.load("test", list(SUBJECTS))
     assert sum(len(qs) for qs in questions.values()) == len(MMMLU_ROWS) - 1
     [note] = source.notes()
-    assert note == "1 rows left out: astronomy row 4 (empty option C)"
+    assert note == f"1 row left out: {global_folder / 'es' / 'test-00000-of-00001.parquet'} row 4 (astronomy: empty option C)"
     labels = [q.meta.get("cultural_sensitivity") for q in questions["astronomy"]]
     assert labels == ["CS", "CA", None, "CA"]  # row 4 (a CS) is the one left out
     assert [q.question for q in source.shots("virology", 2)] == \
@@ -375,7 +375,7 @@ def test_global_mmlu_splits_culturally_sensitive_and_agnostic(pytester, global_f
         result = run(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
                      f"--mmlu-dataset={global_folder}", "--mmlu-language=es")
     assert result.report is not None, result.stdout.str() + result.stderr.str()
-    result.stdout.fnmatch_lines(["mmlu: 1 rows left out: astronomy row 4 (empty option C)",
+    result.stdout.fnmatch_lines(["mmlu: 1 row left out: *test-00000-of-00001.parquet row 4 (astronomy: empty option C)",
                                  "Global-MMLU cultural sensitivity", "culturally sensitive (CS) *",
                                  "culturally agnostic (CA) *", "not annotated *"])
     check_numbers(result.report, "es")

@@ -91,7 +91,7 @@ class FamilySource(DataSource):
                          + (", in English" if self.adapter.languages else ""))
         if self.skipped:
             more = f" and {len(self.skipped) - SHOW_SKIPPED} more" if len(self.skipped) > SHOW_SKIPPED else ""
-            notes.append(f"{len(self.skipped)} rows left out: "
+            notes.append(f"{len(self.skipped)} row{'s' if len(self.skipped) != 1 else ''} left out: "
                          + "; ".join(self.skipped[:SHOW_SKIPPED]) + more)
         return notes
 
@@ -146,7 +146,8 @@ class FamilySource(DataSource):
             elif self.path is not None:
                 files = self._local_files(config, split)
                 if not files:
-                    raise DatasetError(f"{self.path} ({self.adapter.name}) has no {split!r} split for config {config!r}")
+                    raise DatasetError(f"{self.path} ({self.adapter.name}) has no {split!r} split "
+                                       f"for config {config!r}")
                 where = ", ".join(str(f) for f in files)
                 ds = load_dataset(FILE_FORMATS[files[0].suffix.lower()], data_files=[str(f) for f in files],
                                   split="train")
@@ -156,8 +157,9 @@ class FamilySource(DataSource):
         except DatasetError:
             raise
         except Exception as exc:  # datasets raises many kinds; one line for the user
+            why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DatasetError(f"cannot load {self.path or self.spec} ({self.adapter.name}) config {config!r} "
-                               f"split {split!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+                               f"split {split!r}: {why}") from None
         self._memo[memo] = (ds.to_dict(), where)
         return self._memo[memo]
 

@@ -75,7 +75,7 @@ def _problem(row: Row) -> str | None:
 @dataclass
 class Parsed:
     by_subject: dict[str, list[Question]]
-    skipped: list[str]  # "where row N (why)" for rows left out on purpose
+    skipped: list[str]  # "FILE row N (subject: why)" for rows left out on purpose
 
 
 def to_questions(rows: Iterable[Row], where: str) -> Parsed:
@@ -85,7 +85,7 @@ def to_questions(rows: Iterable[Row], where: str) -> Parsed:
     skipped: list[str] = []
     for number, row in enumerate(rows, start=1):
         if row.skip:
-            skipped.append(f"{row.subject or where} row {number} ({row.skip})")
+            skipped.append(f"{where} row {number} ({row.subject}: {row.skip})")
             continue
         problem = _problem(row)
         if problem:
