@@ -340,6 +340,26 @@ def test_mmlu_pro_with_ten_options_in_logprobs_scoring(pytester, pro_folder, lla
     assert result.report["overall"]["correct"] == correct
 
 
+def test_mmlu_pro_with_ten_options_in_generate_scoring_on_a_real_server(pytester, pro_folder, llama_server):
+    from pytest_mmlu.scoring.extract import extract_pro
+
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-base-url={llama_server}", f"--mmlu-dataset={pro_folder}",
+                 "--mmlu-scoring=generate", "--mmlu-subject=computer_science", "--mmlu-limit=2",
+                 "--mmlu-max-tokens=24")
+    assert result.report is not None, result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*scoring generate; prompt mmlu-pro*"])
+    report = result.report
+    assert report["overall"]["errors"] == 0 and len(report["questions"]) == 2
+    correct = unparsed = 0
+    for q in report["questions"]:  # recomputed from the replies, with this question's own letters
+        letters = "ABCDEFGHIJ"[:8 if q["index"] == 2 else 10]
+        letter = extract_pro(q["reply"], letters).letter if q["reply"] else None
+        assert q["predicted"] == letter
+        correct += letter == q["expected"]
+        unparsed += letter is None
+    assert (report["overall"]["correct"], report["overall"]["unparsed"]) == (correct, unparsed)
+
+
 @pytest.mark.parametrize("language, xdist", [("ES_LA", ("-n", "2")), ("JA_JP", ("-p", "no:xdist"))])
 def test_mmmlu_in_spanish_and_japanese(pytester, mmmlu_folder, english_mmlu, language, xdist):
     pytester.makeconftest(f"import pytest_mmlu.data.family as f\nf.ENGLISH_MMLU = {str(english_mmlu)!r}\n")
@@ -401,11 +421,12 @@ def test_redux_data_scores_corrected_answers_and_splits_by_error_type(pytester, 
     assert (row["correct"], row["total"]) == (sum(q["outcome"] == "passed" for q in ok), 5)
 
 
-def test_redux_beside_a_plain_mmlu_run(pytester, redux_folder, tmp_path):
+@pytest.mark.parametrize("xdist", [("-p", "no:xdist"), ("-n", "2")])
+def test_redux_beside_a_plain_mmlu_run(pytester, redux_folder, tmp_path, xdist):
     mmlu = write_hub_layout(tmp_path / "mmlu", {"test": MMMLU_ROWS})
     with OpenAIFake("openai", answer=solver("en")) as fake:
         result = run(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={mmlu}",
-                     f"--mmlu-redux={redux_folder}")
+                     f"--mmlu-redux={redux_folder}", *xdist)
     assert result.report is not None, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines([f"mmlu: MMLU-Redux annotations from {redux_folder}* 10 matched*",
                                  "all questions *", "without known-bad questions *"])
@@ -489,3 +510,13 @@ def test_mmmlu_with_a_real_chat_model(pytester, mmmlu_folder, chat_server):
     # the same questions in two languages: different prompts, different node ids, different replies
     assert {q["nodeid"].split("::", 2)[2] for q in reports["ES_LA"]["questions"]} == \
         {q["nodeid"].split("::", 2)[2] for q in reports["JA_JP"]["questions"]}
+
+
+def test_shots_from_a_split_the_data_lacks_say_which(tmp_path):
+    folder = write_global_mmlu(tmp_path / "g", {"es": {"test": global_rows(MMMLU_ROWS)}})
+    with pytest.raises(DatasetError, match=r"has no 'dev' split for config 'es'"):
+        open_source(str(folder), "es").shots("astronomy", 1)
+    pro = write_mmlu_pro(tmp_path / "p", make_pro_questions("law", 3), make_pro_questions("law", 2))
+    with pytest.raises(DatasetError, match=r"--mmlu-shots needs the 'validation' split of MMLU-Pro; it has 2 "
+                                           r"questions for law, not 3"):
+        open_source(str(pro)).shots("law", 3)

@@ -214,7 +214,7 @@ class FamilySource(DataSource):
                 self._english = open_source(ENGLISH_MMLU)
             return self._english.shots(subject, k)
         split = self.adapter.shots_split
-        pool = self._grouped(split, [subject]).get(subject, []) if self.has_split(split, subject) else []
+        pool = [] if self.is_file else self._grouped(split, [subject]).get(subject, [])  # a missing split says so
         if len(pool) < k:
             raise DatasetError(f"--mmlu-shots needs the {split!r} split of {self.adapter.name}; "
                                + (f"it has {len(pool)} questions for {subject}, not {k}" if pool
