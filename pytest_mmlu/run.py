@@ -11,7 +11,7 @@ from . import __version__
 from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
-from .data.redux import annotate
+from .data.redux import annotate, describe
 from .evaluation import Evaluation, SetupError
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
@@ -97,14 +97,8 @@ class Run:
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
             f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
             f"per process; cache {cache}",
-        ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots) + self._redux_notes()]
-
-    def _redux_notes(self) -> list[str]:
-        if not self.redux:
-            return []
-        info = self.redux[1]
-        return [f"MMLU-Redux annotations from {info['source']}: {info['matched']} matched to this run's questions "
-                f"by subject and text ({info['unmatched']} not found, {info['ambiguous']} ambiguous)"]
+        ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
+            + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else [])
 
     def collected(self, items) -> None:
         for position, item in enumerate(items):

@@ -428,7 +428,7 @@ def test_redux_beside_a_plain_mmlu_run(pytester, redux_folder, tmp_path, xdist):
         result = run(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={mmlu}",
                      f"--mmlu-redux={redux_folder}", *xdist)
     assert result.report is not None, result.stdout.str() + result.stderr.str()
-    result.stdout.fnmatch_lines([f"mmlu: MMLU-Redux annotations from {redux_folder}* 10 matched*",
+    result.stdout.fnmatch_lines([f"mmlu: MMLU-Redux annotations from {redux_folder}*: 10 of 10 matched*",
                                  "all questions *", "without known-bad questions *"])
     counts = check_numbers(result.report, "en")
     # known-bad by the test's own table (positions in MMMLU_ROWS), not by the plugin's matching

@@ -72,3 +72,10 @@ def annotate(spec: str, questions: list[Question]) -> tuple[dict[tuple[str, int]
     info = {"source": source.describe(), "annotations": sum(len(v) for v in annotations.values()),
             "matched": len(found), "unmatched": unmatched, "ambiguous": ambiguous}
     return found, info
+
+
+def describe(info: dict) -> str:
+    """The header line of a run with --mmlu-redux."""
+    return (f"MMLU-Redux annotations from {info['source']}: {info['matched']} of {info['annotations']} matched to "
+            f"this run's questions by subject and text ({info['unmatched']} match none, "
+            f"{info['ambiguous']} ambiguous)")
