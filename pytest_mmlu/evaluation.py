@@ -22,6 +22,9 @@ from .subjects import resolve_selection
 from .transport import Transport
 
 
+SKIPPED = "\0skipped"  # in the parsed-questions file: rows the data left out (not a subject name)
+
+
 class SetupError(Exception):
     """A problem that stops the run at start with one line (a usage error)."""
 
@@ -34,10 +37,12 @@ class Evaluation:
         if self.scoring not in self.service.scorings:
             raise SetupError(f"the {self.service.name} backend cannot do {self.scoring} scoring "
                              f"(it can: {', '.join(self.service.scorings)})")
-        self.prompt_format = settings.prompt or ("harness" if self.scoring == "logprobs" else "instruct")
         self.max_tokens = settings.max_tokens or self.service.max_tokens
         self.concurrency = settings.concurrency or self.service.concurrency
-        self.source = open_source(settings.dataset)
+        self.source = open_source(settings.dataset, settings.language)
+        # harness for logprobs, instruct for generate; a dataset may bring its own (MMLU-Pro's)
+        self.prompt_format = settings.prompt or self.source.default_prompt(self.scoring)
+        self.extraction = self.source.extraction(self.prompt_format)  # which rules read the replies
         self.key = None
         if self.service.key_env:
             self.key = find_key(self.service.key_env, rootdir)
@@ -78,11 +83,17 @@ class Evaluation:
         path = self.cache.directory / f"questions-{name[:24]}.json"
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
-            return {s: [Question(s, i, q, tuple(c), a) for i, q, c, a in rows[s]] for s in subjects}
+            by_subject = {s: [Question(s, i, q, tuple(c), a, *meta) for i, q, c, a, *meta in rows[s]]
+                          for s in subjects}
+            self.source.skipped = rows.get(SKIPPED, [])  # rows the data left out, for the header
+            return by_subject
         except (OSError, ValueError, KeyError, TypeError):
             pass  # absent or damaged: parse the data again
         by_subject = self.source.load(split, subjects)
-        rows = {s: [(q.index, q.question, q.choices, q.answer) for q in qs] for s, qs in by_subject.items()}
+        rows = {s: [(q.index, q.question, q.choices, q.answer) + ((q.meta,) if q.meta else ()) for q in qs]
+                for s, qs in by_subject.items()}
+        if getattr(self.source, "skipped", None):
+            rows[SKIPPED] = self.source.skipped
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)  # atomic: xdist workers may write it at once

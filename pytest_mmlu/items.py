@@ -9,6 +9,7 @@ from .question import Question
 from .scoring.verdict import Verdict, describe_failure, judge
 
 REPLY_CHARS = 500
+RECORDED_META = ("language", "error_type", "cultural_sensitivity", "original_answer")  # a dataset's per-question facts
 
 
 class WrongAnswer(Exception):
@@ -26,7 +27,24 @@ class MMLUCollector(pytest.Collector):
         by_subject: dict[str, list[Question]] = {}
         for question in self.evaluation.questions():
             by_subject.setdefault(question.subject, []).append(question)
+        language = self.evaluation.source.language
+        if language:  # mmlu::ES_LA::astronomy::q0042: runs in several languages never collide
+            yield LanguageCollector.from_parent(self, name=language, by_subject=by_subject)
+            return
         for subject, questions in by_subject.items():
+            yield SubjectCollector.from_parent(self, name=subject, questions=questions)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class LanguageCollector(pytest.Collector):
+    def __init__(self, *, by_subject, **kwargs):
+        super().__init__(**kwargs)
+        self.by_subject = by_subject
+
+    def collect(self):
+        for subject, questions in self.by_subject.items():
             yield SubjectCollector.from_parent(self, name=subject, questions=questions)
 
     def reportinfo(self):
@@ -50,7 +68,7 @@ class QuestionItem(pytest.Item):
     def __init__(self, *, question: Question, **kwargs):
         super().__init__(**kwargs)
         self.question = question
-        self.evaluation = self.parent.parent.evaluation
+        self.evaluation = self.getparent(MMLUCollector).evaluation
         self.reply = None
         self.verdict: Verdict | None = None
         self.record: dict | None = None
@@ -62,6 +80,7 @@ class QuestionItem(pytest.Item):
         record = {"nodeid": self.nodeid, "subject": q.subject, "index": q.index,
                   "expected": q.expected, "predicted": None, "outcome": outcome,
                   "unparsed": False, "reply": "", "error": None}
+        record.update({k: q.meta[k] for k in RECORDED_META if q.meta.get(k)})
         record.update(extra)
         self.record = record  # rides on the reports (see plugin.pytest_runtest_makereport)
         # plain properties for --junitxml readers
@@ -77,7 +96,7 @@ class QuestionItem(pytest.Item):
             raise
 
     def runtest(self):
-        self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters)
+        self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters, self.evaluation.extraction)
         passed = self.verdict.correct(self.question)
         extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed, "cached": self.cached,
                  "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}

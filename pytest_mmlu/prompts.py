@@ -3,6 +3,7 @@
 `harness` is lm-evaluation-harness's default MMLU prompt, so `logprobs` scoring
 gives the accuracy that harness reports for the same model and data.
 `instruct` asks a chat model to end its reply with `Answer: X`.
+`mmlu-pro` is MMLU-Pro's official chain-of-thought prompt ("The answer is (X)").
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Sequence
 from .question import Question
 from .subjects import pretty
 
-FORMATS = ("harness", "instruct")
+FORMATS = ("harness", "instruct", "mmlu-pro")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ def _body(q: Question) -> str:
 
 
 def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
-    header = f"The following are multiple choice questions (with answers) about {pretty(q.subject)}.\n\n"
+    # a dataset's own word for the subject where it has one (MMLU-Pro's "other", not "miscellaneous")
+    about = pretty(q.meta.get("category") or q.subject)
+    header = f"The following are multiple choice questions (with answers) about {about}.\n\n"
     examples = "".join(f"{_body(s)}\nAnswer: {s.expected}\n\n" for s in shots)
     return Prompt.single(header + examples + _body(q) + "\nAnswer:")
 
@@ -56,7 +59,28 @@ def instruct(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single("\n\n".join(parts))
 
 
-BUILDERS = {"harness": harness, "instruct": instruct}
+PRO_HEADER = ("The following are multiple choice questions (with answers) about {category}. Think step by "
+              "step and then output the answer in the format of \"The answer is (X)\" at the end.\n\n")
+
+
+def _pro_example(q: Question, with_answer: bool) -> str:
+    text = f"Question: {q.question}\nOptions: " + "".join(f"{letter}. {choice}\n"
+                                                         for letter, choice in zip(q.letters, q.choices))
+    if not with_answer:
+        return text + "Answer: "
+    cot = q.meta.get("cot")  # the validation split's chain of thought, as the official code uses it
+    cot = (cot.replace("A: Let's think step by step.", "Answer: Let's think step by step.") if cot
+           else f"Answer: The answer is ({q.expected}).")
+    return text + cot + "\n\n"
+
+
+def mmlu_pro(q: Question, shots: Sequence[Question] = ()) -> Prompt:
+    """As MMLU-Pro's evaluate_from_api.py builds it: header, CoT examples, the question."""
+    header = PRO_HEADER.format(category=q.meta.get("category") or pretty(q.subject))
+    return Prompt.single(header + "".join(_pro_example(s, True) for s in shots) + _pro_example(q, False))
+
+
+BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro}
 
 
 def build(fmt: str, q: Question, shots: Sequence[Question] = ()) -> Prompt:

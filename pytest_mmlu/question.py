@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ALL_LETTERS = tuple("ABCDEFGHIJ")  # MMLU-Pro has up to ten choices
 LETTERS = ALL_LETTERS[:4]  # plain MMLU
@@ -15,6 +15,8 @@ class Question:
     question: str
     choices: tuple[str, ...]  # 2 to 10
     answer: int  # index into choices
+    # what a dataset adds (language, error_type, cultural_sensitivity, cot...): never part of equality
+    meta: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def letters(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from . import __version__
 from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
+from .data.redux import annotate, describe
 from .evaluation import Evaluation, SetupError
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
@@ -33,6 +34,7 @@ class Run:
         self.is_controller = not self.is_worker
         self.scoreboard = Scoreboard()
         self.summary = self.verdicts = self.comparison = None
+        self.redux = None  # --mmlu-redux: ({(subject, index): error_type}, what matched)
         self.interrupted = False
         self.shortened = 0
         self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
@@ -67,6 +69,7 @@ class Run:
             for subject in subjects:
                 ev.shots(subject)
         self.baseline = load_baseline(self.settings.baseline) if self.settings.baseline else None
+        self.redux = annotate(self.settings.redux, ev.questions()) if self.settings.redux else None
         if not self.config.option.collectonly:
             ev.check_reachable()
 
@@ -94,7 +97,8 @@ class Run:
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
             f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
             f"per process; cache {cache}",
-        ]
+        ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
+            + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else [])
 
     def collected(self, items) -> None:
         for position, item in enumerate(items):
@@ -126,6 +130,9 @@ class Run:
         self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
         self._shorten_failures()
         records = list(self.scoreboard.records.values())
+        if self.redux:  # known-bad questions of a plain MMLU run, matched at start
+            for r in records:
+                r.setdefault("error_type", self.redux[0].get((r["subject"], r["index"])))
         self.summary = summarize(records, list(self.scoreboard.selected), category_of)
         self.verdicts = evaluate(self.settings.gates, self.summary)
         if self.baseline is not None:
@@ -154,7 +161,8 @@ class Run:
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
                 "scoring": ev.scoring, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
-                "pytest_mmlu": __version__}
+                "pytest_mmlu": __version__, "language": ev.source.language, "dataset_notes": ev.source.notes(s.shots),
+                "redux": self.redux[1] if self.redux else None}
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)

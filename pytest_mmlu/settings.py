@@ -98,9 +98,10 @@ OPTIONS = (
     Option("scoring", "generate: read the answer from generated text; logprobs: most likely "
            "letter in one forward pass (default: the backend's best)",
            _choice(SCORINGS, "scoring"), metavar="generate|logprobs"),
-    Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt) or instruct "
-           "(asks for 'Answer: X'); default: harness for logprobs, instruct for generate",
-           _choice(FORMATS, "prompt format"), metavar="harness|instruct"),
+    Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt), instruct "
+           "(asks for 'Answer: X') or mmlu-pro (MMLU-Pro's official CoT prompt); default: harness for "
+           "logprobs, instruct for generate (mmlu-pro for MMLU-Pro data)",
+           _choice(FORMATS, "prompt format"), metavar="|".join(FORMATS)),
     Option("min-accuracy", "a gate: [SCOPE=]VALUE, overall or for a subject or category, "
            "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE"),
     Option("baseline", "a previous JSON report to compare with, question by question", metavar="PATH"),

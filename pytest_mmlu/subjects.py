@@ -33,12 +33,21 @@ SUBJECTS: dict[str, str] = {
 }
 
 
+# MMLU-Pro's categories are its subjects (see data/mmlu_pro.py); grouped as MMLU groups its own
+MMLU_PRO_SUBJECTS: dict[str, str] = {
+    "biology": "stem", "business": "other", "chemistry": "stem", "computer_science": "stem",
+    "economics": "social_sciences", "engineering": "stem", "health": "other", "history": "humanities",
+    "law": "humanities", "math": "stem", "miscellaneous": "other", "philosophy": "humanities",
+    "physics": "stem", "psychology": "social_sciences",
+}
+
+
 class UnknownSubject(ValueError):
     pass
 
 
 def category_of(subject: str) -> str:
-    return SUBJECTS.get(subject, "other")
+    return SUBJECTS.get(subject) or MMLU_PRO_SUBJECTS.get(subject, "other")
 
 
 def pretty(subject: str) -> str:

@@ -93,3 +93,115 @@ def write_file(path: Path, rows: list[dict]) -> Path:
     else:
         raise ValueError(path)
     return path
+
+
+# -- the MMLU family, each in its hub repository's layout (README configs, file names, columns) -------
+
+
+def _readme(root: Path, configs: dict[str, list[tuple[str, str]]], text: str) -> None:
+    lines = ["---", "configs:"]
+    for config, files in configs.items():
+        lines += [f"- config_name: {config}", "  data_files:"]
+        lines += [f"  - split: {split}\n    path: {path}" for split, path in files]
+    (root / "README.md").write_text("\n".join(lines + ["---", "", text]) + "\n")
+
+
+def make_pro_questions(category: str, n: int, seed: int = 0, options: int = 10) -> list[dict]:
+    """Rows with TIGER-Lab/MMLU-Pro's columns; every third row pads its options with "N/A"."""
+    rng = random.Random(f"pro:{seed}:{category}")
+    rows = []
+    for i in range(n):
+        a, b = rng.randint(2, 60), rng.randint(2, 60)
+        right = a + b
+        count = options - 2 if i % 3 == 2 else options
+        wrong = rng.sample([x for x in range(right - 20, right + 21) if x != right], count - 1)
+        answer = rng.randrange(count)
+        opts = [str(x) for x in wrong[:answer] + [right] + wrong[answer:]] + ["N/A"] * (options - count)
+        rows.append({"question_id": 1000 * seed + i, "question": f"In {category} problem {i}: what is {a} + {b}?",
+                     "options": opts, "answer": "ABCDEFGHIJ"[answer], "answer_index": answer,
+                     "cot_content": f"A: Let's think step by step. {a} + {b} = {right}. "
+                                    f"The answer is ({'ABCDEFGHIJ'[answer]}).",
+                     "category": category, "src": f"ori_mmlu-{category.replace(' ', '_')}"})
+    return rows
+
+
+def write_mmlu_pro(root: Path, test: list[dict], validation: list[dict]) -> Path:
+    root = Path(root)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    schema = pa.schema([("question_id", pa.int64()), ("question", pa.string()), ("options", pa.list_(pa.string())),
+                        ("answer", pa.string()), ("answer_index", pa.int64()), ("cot_content", pa.string()),
+                        ("category", pa.string()), ("src", pa.string())])
+    for split, rows in (("test", test), ("validation", validation)):
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), root / "data" / f"{split}-00000-of-00001.parquet")
+    _readme(root, {"default": [("test", "data/test-*"), ("validation", "data/validation-*")]}, "MMLU-Pro copy.")
+    return root
+
+
+def write_mmmlu(root: Path, by_language: dict[str, list[dict]]) -> Path:
+    """openai/MMMLU: test/mmlu_<LL-CC>.csv with an unnamed index column, `Question,A,B,C,D,Answer,Subject`;
+    rows given with the cais/mmlu columns (question, subject, choices, answer)."""
+    root = Path(root)
+    (root / "test").mkdir(parents=True, exist_ok=True)
+    configs = {}
+    for language, rows in by_language.items():
+        name = f"mmlu_{language.replace('_', '-')}.csv"
+        with open(root / "test" / name, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["", "Question", "A", "B", "C", "D", "Answer", "Subject"])
+            for i, r in enumerate(rows):
+                writer.writerow([i, r["question"], *r["choices"], "ABCD"[r["answer"]], r["subject"]])
+        configs[language] = [("test", f"test/{name}")]
+    _readme(root, {"default": [("test", "test/*.csv")], **configs}, "MMMLU copy.")
+    return root
+
+
+GLOBAL_COLUMNS = ("sample_id", "subject", "subject_category", "question", "option_a", "option_b", "option_c",
+                  "option_d", "answer", "required_knowledge", "time_sensitive", "reference", "culture", "region",
+                  "country", "cultural_sensitivity_label", "is_annotated")
+
+
+def global_rows(rows: list[dict], labels=("CS", "CA", "-")) -> list[dict]:
+    """cais/mmlu-style rows in Global-MMLU's columns, labels cycling CS, CA, - (not annotated)."""
+    out = []
+    for i, r in enumerate(rows):
+        label = labels[i % len(labels)]
+        out.append({"sample_id": f"{r['subject']}/test/{i}", "subject": r["subject"], "subject_category": "STEM",
+                    "question": r["question"], **{f"option_{x}": c for x, c in zip("abcd", r["choices"])},
+                    "answer": "ABCD"[r["answer"]], "required_knowledge": "[]", "time_sensitive": "[]",
+                    "reference": "[]", "culture": "[]", "region": "[]", "country": "[]",
+                    "cultural_sensitivity_label": label, "is_annotated": label != "-"})
+    return out
+
+
+def write_global_mmlu(root: Path, by_language: dict[str, dict[str, list[dict]]]) -> Path:
+    """CohereLabs/Global-MMLU: <lang>/<split>-00000-of-00001.parquet; rows already in its columns."""
+    root = Path(root)
+    configs = {}
+    for language, splits in by_language.items():
+        (root / language).mkdir(parents=True, exist_ok=True)
+        for split, rows in splits.items():
+            table = pa.table({c: [r[c] for r in rows] for c in GLOBAL_COLUMNS})
+            pq.write_table(table, root / language / f"{split}-00000-of-00001.parquet")
+        configs[language] = [(split, f"{language}/{split}-*") for split in splits]
+    _readme(root, configs, "Global-MMLU copy.")
+    return root
+
+
+def write_redux(root: Path, rows: list[dict]) -> Path:
+    """edinburgh-dawg/mmlu-redux-2.0: <subject>/test-00000-of-00001.parquet; rows with cais/mmlu columns plus
+    error_type, source, correct_answer, potential_reason (no subject column, as on the hub)."""
+    root = Path(root)
+    configs = {}
+    for subject, group in _by_subject(rows).items():
+        (root / subject).mkdir(parents=True, exist_ok=True)
+        table = pa.table({"question": [r["question"] for r in group],
+                          "choices": pa.array([r["choices"] for r in group], pa.list_(pa.string())),
+                          "answer": pa.array([r["answer"] for r in group], pa.int64()),
+                          "error_type": [r.get("error_type", "ok") for r in group],
+                          "source": [r.get("source", "") for r in group],
+                          "correct_answer": [r.get("correct_answer") for r in group],
+                          "potential_reason": [r.get("potential_reason", "") for r in group]})
+        pq.write_table(table, root / subject / "test-00000-of-00001.parquet")
+        configs[subject] = [("test", f"{subject}/test-*")]
+    _readme(root, configs, "MMLU-Redux copy.")
+    return root

@@ -62,9 +62,11 @@ def test_shots_are_the_first_of_the_dev_split(tmp_path):
 
 
 @pytest.mark.parametrize("change, problem", [
-    ({"choices": ["1", "2", "3"]}, "row 3: 3 choices, not 4"),
-    ({"answer": 4}, "row 3: answer 4 is not 0-3 or A-D"),
-    ({"answer": "E"}, "row 3: answer 'E' is not 0-3 or A-D"),
+    ({"choices": ["1"]}, "row 3: 1 choice, not 2 to 10"),
+    ({"choices": [str(i) for i in range(11)]}, "row 3: 11 choices, not 2 to 10"),
+    ({"choices": ["1", "2", "3"], "answer": 3}, r"row 3: answer 3 is not one of its 3 choices \(0-2 or A-C\)"),
+    ({"answer": 4}, r"row 3: answer 4 is not one of its 4 choices \(0-3 or A-D\)"),
+    ({"answer": "E"}, "row 3: answer 'E' is not one of its 4 choices"),
     ({"question": " "}, "row 3: empty question"),
 ])
 def test_malformed_rows_are_named_by_file_and_row(tmp_path, change, problem):

@@ -227,3 +227,116 @@ def test_letters_inside_think_never_leak(junk, letter):
     assume("</think>" not in junk.lower())
     assert extract_letter(f"<think>{junk}</think>").letter is None
     assert extract_letter(f"<think>{junk}</think>\n\nAnswer: {letter}").letter == letter
+
+
+# ---- the MMLU family: MMLU-Pro's "The answer is (X)" and answers in other languages ----
+
+from pytest_mmlu.scoring.extract import (ANSWER_WORDS, LOCAL_LETTERS, extract_multilingual,  # noqa: E402
+                                         extract_pro, read_answer)
+
+PRO_CASES = [
+    ("Let's think step by step. 3 + 4 = 7, which is option H. The answer is (H).", "H", "answer-is"),
+    ("The answer is J", "J", "answer-is"),
+    ("the answer is (b).", "B", "answer-is"),
+    ("At first the answer is (A)? No: the answer is (G).", "G", "answer-is"),  # the last one
+    ("**The answer is (E)**", "E", "answer-is"),
+    ("Therefore, the answer is \\boxed{F}.", "F", "answer-is"),
+    ("So we pick it.\n\\boxed{F}", "F", "boxed"),  # then the MMLU rules
+    ("Step 1... Step 2...\nAnswer: I", "I", "answer-line"),
+    ("The answer is (J).", None, "out-of-range"),  # an 8-option question: J is not one of them
+    ("The answer is Because the others are wrong.", None, "none"),
+    ("I am not sure which it is.", None, "none"),  # the official script would draw a random letter
+    ("", None, "empty"),
+    ("<think>The answer is (C)", None, "unfinished-reasoning"),
+]
+
+
+@pytest.mark.parametrize(("reply", "letter", "how"), PRO_CASES, ids=[f"pro{i:02d}" for i in range(len(PRO_CASES))])
+def test_mmlu_pro_table(reply, letter, how):
+    assert extract_pro(reply, "ABCDEFGH" if "(J)." in reply else "ABCDEFGHIJ") == Extraction(letter, how)
+
+
+MULTILINGUAL_CASES = [
+    ("Vamos a razonar paso a paso.\n\nRespuesta: C", "C", "answer-word"),
+    ("**Respuesta: B**", "B", "answer-word"),
+    ("La respuesta correcta es (D).", "D", "answer-word"),
+    ("Risposta: A", "A", "answer-word"),
+    ("Réponse : D", "D", "answer-word"),
+    ("Antwort: B", "B", "answer-word"),
+    ("Resposta: c.", "C", "answer-word"),
+    ("Jawaban: A", "A", "answer-word"),
+    ("Jibu: D", "D", "answer-word"),
+    ("Ìdáhùn: B", "B", "answer-word"),
+    ("計算すると 7 です。\n答え：Ｃ", "C", "answer-word"),
+    ("答え: B", "B", "answer-word"),
+    ("回答：Ａ", "A", "answer-word"),
+    ("答案：D", "D", "answer-word"),
+    ("答案是C", "C", "answer-word"),
+    ("정답: B", "B", "answer-word"),
+    ("답: A", "A", "answer-word"),
+    ("उत्तर: C", "C", "answer-word"),
+    ("উত্তর: ব", "B", "answer-word"),
+    ("উত্তর: ঢ", "D", "answer-word"),
+    ("الإجابة: ج", "C", "answer-word"),
+    ("الجواب: أ", "A", "answer-word"),
+    ("Respuesta: A\nPensándolo mejor... Respuesta: D", "D", "answer-word"),  # the last one
+    ("<think>Respuesta: A</think>Respuesta: B", "B", "answer-word"),
+    ("Respuesta: E", None, "out-of-range"),
+    ("Respuesta: bien pensada, no lo sé.", None, "none"),
+    ("Respuesta: A o B", None, "none"),
+    ("答え：わかりません", None, "none"),
+    ("Answer: C", "C", "answer-line"),  # English replies read as always
+    ("Ｃ", "C", "sole-letter"),  # a full-width letter alone
+    ("No lo sé.", None, "none"),
+    ("", None, "empty"),
+]
+
+
+@pytest.mark.parametrize(("reply", "letter", "how"), MULTILINGUAL_CASES,
+                         ids=[f"ml{i:02d}" for i in range(len(MULTILINGUAL_CASES))])
+def test_multilingual_table(reply, letter, how):
+    assert extract_multilingual(reply) == Extraction(letter, how)
+
+
+def test_read_answer_picks_the_rules_by_style():
+    assert read_answer("Respuesta: C", "ABCD", "multilingual").letter == "C"
+    assert read_answer("Respuesta: C", "ABCD", "mmlu").letter is None  # plain MMLU reading unchanged
+    assert read_answer("The answer is (C)", "ABCD", "mmlu-pro") == Extraction("C", "answer-is")
+    assert read_answer("The answer is (C)", "ABCD", "mmlu") == Extraction("C", "phrase")
+
+
+WORDS = st.sampled_from(sorted(set(ANSWER_WORDS) - {"答"}))
+LOCAL = st.sampled_from(sorted(ch for ch, x in LOCAL_LETTERS.items() if x in "ABCD"))
+
+
+@given(prefix=st.text(), word=WORDS, colon=st.sampled_from([":", "：", " :", ": "]), letter=LETTERS)
+def test_localized_answer_word_at_the_end_wins(prefix, word, colon, letter):
+    assume(not OPENER.search(prefix))
+    assert extract_multilingual(f"{prefix}\n{word}{colon}{letter}") == Extraction(letter, "answer-word")
+
+
+@given(prefix=st.text(), word=WORDS, local=LOCAL)
+def test_local_letters_read_as_their_latin_letter(prefix, word, local):
+    assume(not OPENER.search(prefix))
+    assert extract_multilingual(f"{prefix}\n{word}: {local}").letter == LOCAL_LETTERS[local]
+
+
+@given(reply=st.one_of(st.text(), JUNK, st.builds(str.__add__, WORDS, st.text())),
+       letters=st.sampled_from(["ABCD", "ABCDEFGHIJ", "AB"]), style=st.sampled_from(["multilingual", "mmlu-pro"]))
+def test_family_readers_never_raise_and_stay_in_letters(reply, letters, style):
+    result = read_answer(reply, letters, style)
+    assert result.letter is None or result.letter in letters
+    assert (result.letter is None) == (result.how in {"none", "empty", "unfinished-reasoning", "out-of-range"})
+
+
+@given(prefix=st.text(), letter=st.sampled_from("ABCDEFGHIJ"), trailer=TRAILERS)
+def test_pro_answer_is_at_the_end_wins(prefix, letter, trailer):
+    assume(not OPENER.search(prefix))
+    assert extract_pro(f"{prefix}\nThe answer is ({letter}){trailer}") == Extraction(letter, "answer-is")
+
+
+@given(reply=st.one_of(st.text(), JUNK))
+def test_english_text_without_local_words_reads_as_plain_mmlu(reply):
+    assume(not any(w.lower() in reply.lower() for w in ANSWER_WORDS))
+    assume(not any("\uff00" <= ch <= "\uffef" for ch in reply))
+    assert extract_multilingual(reply) == extract_letter(reply)

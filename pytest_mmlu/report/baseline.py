@@ -70,7 +70,7 @@ def compare(baseline: dict[str, dict], current: dict[str, dict]) -> Comparison:
             c.newly_wrong.append(nodeid)
         elif is_ and not was:
             c.newly_right.append(nodeid)
-        counts = per_subject.setdefault(now.get("subject") or nodeid.split("::")[1], [0, 0, 0])
+        counts = per_subject.setdefault(now.get("subject") or nodeid.split("::")[-2], [0, 0, 0])
         counts[0] += 1
         counts[1] += was
         counts[2] += is_

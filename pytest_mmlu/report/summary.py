@@ -47,6 +47,7 @@ class Summary:
     subjects: dict[str, Tally] = field(default_factory=dict)
     categories: dict[str, Tally] = field(default_factory=dict)
     overall: Tally = field(default_factory=Tally)
+    breakdowns: list = field(default_factory=list)  # report.breakdown: Redux error types, cultural labels
 
     @property
     def subject_average(self) -> float | None:
@@ -72,7 +73,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
     kinds = {nodeid: (r["subject"], _kind(r)) for nodeid, r in latest.items()}
     for nodeid in selected:
         if nodeid not in kinds:
-            kinds[nodeid] = (nodeid.split("::")[1], "not_run")
+            kinds[nodeid] = (nodeid.split("::")[-2], "not_run")
     summary = Summary()
     for subject, kind in kinds.values():
         for tally in (summary.subjects.setdefault(subject, Tally()),
@@ -80,6 +81,8 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
             tally.add(kind)
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
+    from .breakdown import breakdowns
+    summary.breakdowns = breakdowns(latest.values())
     return summary
 
 
@@ -99,7 +102,8 @@ OVERALL = "overall (question-weighted)"
 
 
 def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> list[str]:
-    name_width = max([len(s) for s in summary.subjects] + [len(OVERALL)])
+    name_width = max([len(s) for s in summary.subjects] + [len(OVERALL)]
+                     + [len(label) for b in summary.breakdowns for label, _ in b.rows])
     lines = [f"{'subject':<{name_width}} {'correct/total':>13}  {'acc':>6}  95% interval"]
     lines += [_row(s, t, name_width) for s, t in summary.subjects.items()]
     lines += ["", "category"]
@@ -114,6 +118,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> l
                      f"re-run to retry them")
     if o.not_run:
         lines.append(f"{o.not_run} questions were not run")
+    from .breakdown import render as render_breakdown
+    for b in summary.breakdowns:
+        lines += render_breakdown(b, lambda label, t: _row(label, t, name_width))
     for v in verdicts:
         lines.append(f"gate {v.gate.describe()}: {'PASS' if v.holds else 'FAIL'} ({v.reason})")
     if comparison is not None:
@@ -135,4 +142,6 @@ def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict,
     }
     if comparison is not None:
         report["baseline"] = comparison.to_json()
+    if summary.breakdowns:
+        report["breakdowns"] = {b.key: b.to_json() for b in summary.breakdowns}
     return report

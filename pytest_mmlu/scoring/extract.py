@@ -168,3 +168,88 @@ def extract_letter(reply: str, letters: str = "ABCD") -> Extraction:
     if len(parens) == 1 and parens[0] in letters:
         return Extraction(parens[0], "parenthesised")
     return Extraction(None, "none")
+
+
+# -- the MMLU family: MMLU-Pro's answer phrase, and answers written in other languages ----------
+
+# MMLU-Pro's official first pattern, `answer is \(?([A-J])\)?`; a letter that starts a word
+# ("the answer is Because...") is not an answer
+_PRO = re.compile(r"answer is \(?(?P<L>[A-J])\)?(?![A-Za-z'’])", re.I)
+
+
+def _prepared(reply: str) -> tuple[str | None, Extraction | None]:
+    """The reply without reasoning and markup, or the reason there is nothing to read."""
+    text, unfinished = _split_reasoning(reply)
+    if unfinished:
+        return None, Extraction(None, "unfinished-reasoning")
+    text = text.replace(_MARK, "")
+    if not text.strip():
+        return None, Extraction(None, "empty")
+    return _normalise(text).replace(_MARK, ""), None
+
+
+def extract_pro(reply: str, letters: str = "ABCDEFGHIJ") -> Extraction:
+    """MMLU-Pro: the last "the answer is (X)" first, as the official script reads it; then the rules
+    of `extract_letter`. Never a random letter where the official script would draw one."""
+    text, nothing = _prepared(reply)
+    if nothing:
+        return nothing
+    found = [m for m in _PRO.finditer(text) if m["L"].isupper() or m[0].endswith(")")
+             or _ENDS.match(text, m.end())]
+    if found:
+        letter = found[-1]["L"].upper()
+        return Extraction(letter, "answer-is") if letter in letters else Extraction(None, "out-of-range")
+    return extract_letter(reply, letters)
+
+
+# the answer words models write in the MMMLU / Global-MMLU languages (after simple-evals' list)
+ANSWER_WORDS = (
+    "Antwort", "Respuesta", "Risposta", "Réponse", "Reponse", "Resposta", "Jawaban", "Jibu", "Idahun", "Ìdáhùn",
+    "Idáhùn", "Àdáhùn", "Odpowiedź", "Ответ", "Відповідь", "Antwoord", "Cevap", "Yanıt", "Câu trả lời",
+    "Đáp án", "Απάντηση", "Svar", "Răspuns", "Jawapan", "Sagot",
+    "答え", "回答", "解答", "答案", "答复", "答", "답변", "정답", "답",
+    "উত্তর", "उत्तर", "الإجابة النهائية", "الإجابة الصحيحة هي", "الإجابة الصحيحة", "الإجابة هي", "الإجابة",
+    "الجواب النهائي", "الجواب", "إجابة", "پاسخ", "תשובה",
+)
+# letters as they are written in those languages: full-width (Japanese, Chinese), Arabic, Bengali
+LOCAL_LETTERS = {**{chr(0xFF21 + i): "ABCDEFGHIJ"[i] for i in range(10)},
+                 **{chr(0xFF41 + i): "ABCDEFGHIJ"[i] for i in range(10)},
+                 "أ": "A", "ب": "B", "ج": "C", "د": "D", "অ": "A", "ব": "B", "ড": "C", "ঢ": "D"}
+_LOCAL_LETTER = (r"(?:(?P<U>[A-JＡ-Ｊ])(?![A-Za-zＡ-Ｚａ-ｚ])"
+                 r"|(?P<l>[a-jａ-ｊ])(?=[ \t]*(?:[.)\]:,;!?。、）」】]|\n|$))"
+                 r"|(?P<ar>[أبجد])(?![\u0600-\u06FF])|(?P<bn>[অবডঢ])(?![\u0980-\u09FF]))")
+_LOCAL_LIST = re.compile(r"\s*(?:[,/、&]|(?i:or|o|ou|oder|atau|au|of|или|或|または|또는|혹은|या|বা|أو)\s)\s*[(\[（「]?"
+                         r"[A-JＡ-Ｊ](?![A-Za-z])")
+_LOCAL_STATEMENT = re.compile(
+    r"(?i:" + "|".join(re.escape(w) for w in sorted(ANSWER_WORDS, key=len, reverse=True)) + r")"
+    r"(?:\s+(?i:correcta|correcte|correct|richtige|corretta|correta|benar|sahihi|final|finale))?"
+    r"(?:[ \t]*[:：ঃ]|\s*(?:\s(?i:es|est|ist|è|é|adalah|ni|là|هي)|は|是|는|은|为|為)\s*:?)[ \t]*\n?[ \t]*"
+    r"(?:(?i:la\s+|le\s+|die\s+|a\s+|o\s+)?(?i:opción|opzione|option|opção|pilihan|chaguo|オプション|选项)\s*)?"
+    r"[(\[（「【]?[ \t]*" + _LOCAL_LETTER)
+
+
+def _local(m: re.Match) -> str:
+    raw = next(m[g] for g in ("U", "l", "ar", "bn") if m[g])
+    return LOCAL_LETTERS.get(raw, raw).upper()
+
+
+def extract_multilingual(reply: str, letters: str = "ABCD") -> Extraction:
+    """Answers written in the dataset's language: the last "Respuesta: C", "答え：Ｃ", "الإجابة: ج",
+    "উত্তর: ব"...; then, with full-width letters made plain, the rules of `extract_letter`."""
+    text, nothing = _prepared(reply)
+    if nothing:
+        return nothing
+    found = [m for m in _LOCAL_STATEMENT.finditer(text) if not _LOCAL_LIST.match(text, m.end())]
+    if found:
+        letter = _local(found[-1])
+        return Extraction(letter, "answer-word") if letter in letters else Extraction(None, "out-of-range")
+    plain = "".join(LOCAL_LETTERS.get(ch, ch) if "\uff00" <= ch <= "\uffef" else ch for ch in reply)
+    return extract_letter(plain, letters)
+
+
+READERS = {"mmlu": extract_letter, "mmlu-pro": extract_pro, "multilingual": extract_multilingual}
+
+
+def read_answer(reply: str, letters: str = "ABCD", style: str = "mmlu") -> Extraction:
+    """The letter in `reply` by the rules of `style`: mmlu, mmlu-pro or multilingual."""
+    return READERS[style](reply, letters)

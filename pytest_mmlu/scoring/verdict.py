@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backends.base import Reply
-from .extract import extract_letter
+from .extract import read_answer
 from ..question import Question
 
 
@@ -19,7 +19,7 @@ class Verdict:
         return self.predicted == question.expected
 
 
-def judge(reply: Reply, scoring: str, letters: tuple[str, ...]) -> Verdict:
+def judge(reply: Reply, scoring: str, letters: tuple[str, ...], style: str = "mmlu") -> Verdict:
     if scoring == "logprobs":
         if not reply.logprobs:
             return Verdict(None, True, reply.note or "no log-probabilities for the choice letters")
@@ -28,7 +28,7 @@ def judge(reply: Reply, scoring: str, letters: tuple[str, ...]) -> Verdict:
         return Verdict(best, False, "logprobs")
     if reply.note and not reply.text:
         return Verdict(None, True, reply.note)
-    extraction = extract_letter(reply.text, "".join(letters))
+    extraction = read_answer(reply.text, "".join(letters), style)  # style: how the dataset's replies read
     if extraction.letter is None:
         why = "reply cut off by the token limit" if reply.truncated else f"no answer letter ({extraction.how})"
         return Verdict(None, True, why)
