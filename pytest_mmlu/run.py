@@ -91,7 +91,7 @@ class Run:
     # -- collection and running ------------------------------------------------
     def header(self) -> list[str]:
         ev, s = self.evaluation, self.settings
-        where = ", ".join(s.base_urls) if s.base_urls else "in process"
+        where = ", ".join(public_url(u) for u in s.base_urls) if s.base_urls else "in process"
         model = s.model or ev.model_id or ev.service.model or "(as served)"
         served = f" (served as {ev.model_id})" if ev.model_id and ev.model_id != model else ""
         revision = ev.source.revision()
