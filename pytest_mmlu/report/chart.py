@@ -93,7 +93,9 @@ def draw_chart(comparison, path, title: str = "MMLU accuracy") -> Path:
         if grouped:
             ax.set_xticks(range(n_groups))
             ax.set_xticklabels([n.replace("_", " ") for n in names], rotation=30, ha="right")
-            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+            # below the subject names: bars near 100% stay clear, and long labels get the full width
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=min(n_runs, 3),
+                      frameon=False)
         else:
             ax.set_xticks(range(n_runs))
             ax.set_xticklabels(labels, rotation=30, ha="right")
@@ -101,5 +103,5 @@ def draw_chart(comparison, path, title: str = "MMLU accuracy") -> Path:
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         metadata = {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
-        fig.savefig(path, format=path.suffix.lower()[1:], metadata=metadata)
+        fig.savefig(path, format=path.suffix.lower()[1:], metadata=metadata, bbox_inches="tight", pad_inches=0.15)
     return path
