@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -31,21 +33,29 @@ def arithmetic(wrong=lambda subject, index: False):
     return answer
 
 
+def args(url, data, report, *extra):
+    return ("-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-model={GGUF}", "--mmlu-scoring=generate",
+            f"--mmlu-base-url={url}", f"--mmlu-dataset={data}", "--mmlu-no-cache", f"--mmlu-report={report}", *extra)
+
+
 def run(pytester, url, data, *extra, report="report.json"):
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-model={GGUF}", "--mmlu-scoring=generate",
-        f"--mmlu-base-url={url}", f"--mmlu-dataset={data}", "--mmlu-no-cache", f"--mmlu-report={report}", *extra)
+    result = pytester.runpytest_subprocess(*args(url, data, report, *extra))
     path = pytester.path / report
     result.report = json.loads(path.read_text()) if path.exists() else None
     return result
 
 
-@pytest.fixture
-def baseline(pytester, data):
+@pytest.fixture(scope="module")
+def baseline(data, tmp_path_factory):
+    """One run that answers everything right, made once for the module (pytester is per test)."""
+    folder = tmp_path_factory.mktemp("baseline")
     with OpenAIFake("llama", answer=arithmetic(), models=(GGUF,)) as fake:
-        result = run(pytester, fake.url, data, report="baseline.json")
-    assert result.ret == 0 and result.report["overall"]["correct"] == 16
-    return "baseline.json"
+        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                               *args(fake.url, data, "baseline.json")], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:]
+    report = folder / "baseline.json"
+    assert json.loads(report.read_text())["overall"]["correct"] == 16
+    return str(report)
 
 
 def test_default_label_and_config(pytester, data, monkeypatch):
@@ -127,7 +137,7 @@ def test_reports_from_runs_compare(pytester, data, baseline, capsys):
     from pytest_mmlu.cli import main
     with OpenAIFake("llama", answer=arithmetic(lambda s, i: i % 2 == 0), models=(GGUF,)) as fake:
         run(pytester, fake.url, data, "--mmlu-label=half", report="half.json")
-    assert main(["compare", "--format=markdown", str(pytester.path / baseline), str(pytester.path / "half.json")]) == 0
+    assert main(["compare", "--format=markdown", baseline, str(pytester.path / "half.json")]) == 0
     out = capsys.readouterr().out
     assert "| mistral-7b-instruct-v0.2.Q4_K_M.gguf (llama) | llama, generate, 0-shot | astronomy | 100.00% (8/8) |" \
         in out
