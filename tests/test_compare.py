@@ -181,7 +181,8 @@ def test_drop_forms(text, gate):
 def test_labels_and_public_urls():
     assert default_label("/m/mistral-7b-instruct-v0.2.Q4_K_M.gguf", "llama") == \
         "mistral-7b-instruct-v0.2.Q4_K_M.gguf (llama)"
-    assert default_label("mistralai/Mistral-7B-Instruct-v0.2", "openai") == "mistralai/Mistral-7B-Instruct-v0.2 (openai)"
+    assert default_label("mistralai/Mistral-7B-Instruct-v0.2", "openai") == \
+        "mistralai/Mistral-7B-Instruct-v0.2 (openai)"
     assert public_url("https://user:sk-secret@example.com:8443/v1?key=sk-secret#x") == "https://example.com:8443/v1"
 
 

@@ -51,7 +51,8 @@ def baseline(data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("baseline")
     with OpenAIFake("llama", answer=arithmetic(), models=(GGUF,)) as fake:
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                               *args(fake.url, data, "baseline.json")], cwd=folder, capture_output=True, text=True, timeout=300)
+                               *args(fake.url, data, "baseline.json")],
+                              cwd=folder, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
     report = folder / "baseline.json"
     assert json.loads(report.read_text())["overall"]["correct"] == 16

@@ -34,7 +34,8 @@ def _describe(config: dict) -> str:
     model = config.get("served_model") or config.get("model")
     if model:
         parts.append(f"model `{model}`")
-    parts.append(f"dataset `{config.get('dataset')}`" + (f" @ `{config['revision']}`" if config.get("revision") else ""))
+    revision = f" @ `{config['revision']}`" if config.get("revision") else ""
+    parts.append(f"dataset `{config.get('dataset')}`{revision}")
     parts += [f"split `{config.get('split')}`", f"{config.get('shots', 0)}-shot",
               f"scoring `{config.get('scoring')}`", f"prompt `{config.get('prompt')}`"]
     if config.get("limit"):
@@ -74,7 +75,8 @@ def _comparison(c) -> list[str]:
              f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, McNemar exact p = {c.p_value:.3g}.",
              ""]
     left_out = [(c.only_in_baseline, "only in the baseline"), (c.only_in_current, "only in this run"),
-                (c.errors_excluded, "left out for errors"), (c.mismatched, "left out: another question under the same node id")]
+                (c.errors_excluded, "left out for errors"),
+                (c.mismatched, "left out: another question under the same node id")]
     if any(n for n, _ in left_out):
         lines += ["Not compared: " + ", ".join(f"{n} {what}" for n, what in left_out if n) + ".", ""]
     subjects = {s: p for s, p in c.scopes.items() if s in c.subject_deltas}
