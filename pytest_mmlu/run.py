@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,9 @@ from .cache import CacheDamaged
 from .data import DatasetError
 from .data.redux import annotate, describe
 from .evaluation import Evaluation, SetupError
-from .report.gates import check_scopes, evaluate
+from .report.gates import check_scopes, evaluate, evaluate_drops
+from .report.label import default_label, public_url
+from .report.markdown import render_markdown
 from .items import QuestionItem
 from .lookahead import upcoming
 from .report.scoreboard import Scoreboard
@@ -35,6 +40,9 @@ class Run:
         self.scoreboard = Scoreboard()
         self.summary = self.verdicts = self.comparison = None
         self.redux = None  # --mmlu-redux: ({(subject, index): error_type}, what matched)
+        self.drop_verdicts = []
+        self.started, self._clock = time.time(), time.monotonic()
+        self.wall_seconds: float | None = None
         self.interrupted = False
         self.shortened = 0
         self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
@@ -65,6 +73,9 @@ class Run:
         ev.questions()  # unreadable or malformed data stops here too, not as a collection error
         available = ev.source.subjects(self.settings.split)
         check_scopes(self.settings.gates, available, CATEGORIES)
+        if self.settings.drop_gates and not self.settings.baseline:
+            raise ValueError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
+        check_scopes(self.settings.drop_gates, available, CATEGORIES, "--mmlu-max-drop")
         if self.settings.shots:
             for subject in subjects:
                 ev.shots(subject)
@@ -83,7 +94,7 @@ class Run:
     # -- collection and running ------------------------------------------------
     def header(self) -> list[str]:
         ev, s = self.evaluation, self.settings
-        where = ", ".join(s.base_urls) if s.base_urls else "in process"
+        where = ", ".join(public_url(u) for u in s.base_urls) if s.base_urls else "in process"
         model = s.model or ev.model_id or ev.service.model or "(as served)"
         served = f" (served as {ev.model_id})" if ev.model_id and ev.model_id != model else ""
         revision = ev.source.revision()
@@ -92,6 +103,7 @@ class Run:
         copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
                   if workers and ev.service.protocol == "llama_cpp" else [])
         return copies + [
+            f"mmlu: run {self.label}",
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
@@ -99,6 +111,14 @@ class Run:
             f"per process; cache {cache}",
         ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
             + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else [])
+
+    @property
+    def label(self) -> str:
+        if self.settings.label:
+            return self.settings.label
+        ev, s = self.evaluation, self.settings
+        served = ev.model_id if ev.service.served_model_id or ev.service.protocol == "llama_cpp" else None
+        return default_label(served or s.model or ev.service.model or ev.model_id, ev.service.name)
 
     def collected(self, items) -> None:
         for position, item in enumerate(items):
@@ -136,12 +156,17 @@ class Run:
         self.summary = summarize(records, list(self.scoreboard.selected), category_of)
         self.verdicts = evaluate(self.settings.gates, self.summary)
         if self.baseline is not None:
-            self.comparison = compare(self.baseline, self.scoreboard.records)
+            self.comparison = compare(self.baseline, self.scoreboard.records, category_of)
+            self.drop_verdicts = evaluate_drops(self.settings.drop_gates, self.comparison.scopes)
+        self.wall_seconds = time.monotonic() - self._clock
         if self.settings.report:
             self._write_report(records)
-        if self.settings.gates and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                                                          pytest.ExitCode.NO_TESTS_COLLECTED):
-            holds = all(v.holds for v in self.verdicts) and self.summary.overall.errors == 0 \
+        if self.settings.markdown:
+            self._write_markdown()
+        gated = self.settings.gates or self.settings.drop_gates
+        if gated and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                            pytest.ExitCode.NO_TESTS_COLLECTED):
+            holds = all(v.holds for v in self.verdicts + self.drop_verdicts) and self.summary.overall.errors == 0 \
                 and self.scoreboard.other_failures == 0
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
 
@@ -156,26 +181,45 @@ class Run:
 
     def run_config(self) -> dict:
         ev, s = self.evaluation, self.settings
-        return {"backend": ev.service.name, "model": s.model or ev.service.model, "served_model": ev.model_id,
-                "base_urls": list(s.base_urls), "dataset": ev.source.describe(),
+        return {"label": self.label, "backend": ev.service.name, "model": s.model or ev.service.model,
+                "served_model": ev.model_id,
+                "base_urls": [public_url(u) for u in s.base_urls], "dataset": ev.source.describe(),
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
                 "scoring": ev.scoring, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
                 "pytest_mmlu": __version__, "language": ev.source.language, "dataset_notes": ev.source.notes(s.shots),
-                "redux": self.redux[1] if self.redux else None}
+                "redux": self.redux[1] if self.redux else None,
+                "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
+                "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3)}
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)
+        if self.drop_verdicts:
+            report["drop_gates"] = [{"scope": v.gate.scope, "max_drop_points": v.gate.points, "drop_points": v.drop,
+                                     "p_value": v.p_value, "common": v.common, "holds": v.holds,
+                                     "reason": v.reason} for v in self.drop_verdicts]
         path = Path(self.settings.report)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def _write_markdown(self) -> None:
+        text = render_markdown(self.summary, self.verdicts + self.drop_verdicts, self.comparison, self.label,
+                               self.run_config())
+        path = Path(self.settings.markdown)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with open(step_summary, "a", encoding="utf-8") as f:
+                f.write(text + "\n")
 
     def terminal_summary(self, terminalreporter) -> None:
         if self.summary is None or self.config.option.collectonly or not self.summary.overall.selected:
             return
         tr = terminalreporter
         tr.write_sep("=", "MMLU results")
-        for line in render(self.summary, self.verdicts, self.comparison, width=tr._tw.fullwidth):
+        for line in render(self.summary, self.verdicts + self.drop_verdicts, self.comparison,
+                           width=tr._tw.fullwidth, label=self.label):
             tr.write_line(line)
         cache = self.evaluation.cache
         if cache is not None and cache.damaged_rows:
@@ -185,6 +229,8 @@ class Run:
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)
         if self.settings.report:
             tr.write_line(f"report written to {self.settings.report}")
+        if self.settings.markdown:
+            tr.write_line(f"markdown written to {self.settings.markdown}")
         if self.shortened:
             tr.write_line(f"{self.shortened} failures are listed one line each (short test summary); "
                           f"--tb=short shows each in full, and --mmlu-report keeps every reply")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .stats import mcnemar_exact_p
 
@@ -29,6 +30,32 @@ def load_baseline(path) -> dict[str, dict]:
 
 
 @dataclass
+class Paired:
+    """One scope (overall, a subject, a category) on the questions both runs answered."""
+
+    common: int = 0
+    baseline_correct: int = 0
+    current_correct: int = 0
+    newly_wrong: int = 0  # right in the baseline, wrong now
+    newly_right: int = 0
+
+    @property
+    def delta(self) -> float | None:
+        return (self.current_correct - self.baseline_correct) / self.common if self.common else None
+
+    @property
+    def p_value(self) -> float:
+        return mcnemar_exact_p(self.newly_wrong, self.newly_right)
+
+    def add(self, was: bool, is_: bool) -> None:
+        self.common += 1
+        self.baseline_correct += was
+        self.current_correct += is_
+        self.newly_wrong += was and not is_
+        self.newly_right += is_ and not was
+
+
+@dataclass
 class Comparison:
     common: int = 0
     baseline_correct: int = 0
@@ -39,6 +66,8 @@ class Comparison:
     only_in_current: int = 0
     errors_excluded: int = 0
     subject_deltas: dict[str, float] = field(default_factory=dict)
+    mismatched: int = 0  # same node id, different expected letter: not the same question
+    scopes: dict[str, Paired] = field(default_factory=dict)  # "overall", subjects, categories
 
     @property
     def delta(self) -> float | None:
@@ -52,8 +81,15 @@ class Comparison:
         return {**asdict(self), "delta": self.delta, "p_value": self.p_value}
 
 
-def compare(baseline: dict[str, dict], current: dict[str, dict]) -> Comparison:
+def _same_question(before: dict, now: dict) -> bool:
+    expected = before.get("expected"), now.get("expected")
+    return None in expected or expected[0] == expected[1]
+
+
+def compare(baseline: dict[str, dict], current: dict[str, dict],
+            category_of: Callable[[str], str] | None = None) -> Comparison:
     c = Comparison()
+    c.scopes["overall"] = Paired()
     c.only_in_baseline = len(baseline.keys() - current.keys())
     c.only_in_current = len(current.keys() - baseline.keys())
     per_subject: dict[str, list[int]] = {}
@@ -61,6 +97,9 @@ def compare(baseline: dict[str, dict], current: dict[str, dict]) -> Comparison:
         before, now = baseline[nodeid], current[nodeid]
         if "error" in (before["outcome"], now["outcome"]):
             c.errors_excluded += 1
+            continue
+        if not _same_question(before, now):
+            c.mismatched += 1
             continue
         was, is_ = before["outcome"] == "passed", now["outcome"] == "passed"
         c.common += 1
@@ -70,7 +109,11 @@ def compare(baseline: dict[str, dict], current: dict[str, dict]) -> Comparison:
             c.newly_wrong.append(nodeid)
         elif is_ and not was:
             c.newly_right.append(nodeid)
-        counts = per_subject.setdefault(now.get("subject") or nodeid.split("::")[-2], [0, 0, 0])
+        subject = now.get("subject") or nodeid.split("::")[-2]
+        scopes = ["overall", subject] + ([category_of(subject)] if category_of is not None else [])
+        for scope in dict.fromkeys(scopes):  # a subject may share its category's name
+            c.scopes.setdefault(scope, Paired()).add(was, is_)
+        counts = per_subject.setdefault(subject, [0, 0, 0])
         counts[0] += 1
         counts[1] += was
         counts[2] += is_
@@ -94,4 +137,7 @@ def render_comparison(c: Comparison) -> list[str]:
     if c.only_in_baseline or c.only_in_current or c.errors_excluded:
         lines.append(f"baseline: {c.only_in_baseline} questions only in the baseline, {c.only_in_current} only in "
                      f"this run, {c.errors_excluded} left out for errors")
+    if c.mismatched:
+        lines.append(f"baseline: {c.mismatched} questions left out: same node id, another expected letter "
+                     f"(another dataset?)")
     return lines

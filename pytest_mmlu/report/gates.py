@@ -71,13 +71,14 @@ def parse_drop(text: str) -> DropGate:
     return DropGate(points, scope)
 
 
-def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Iterable[str]) -> None:
+def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Iterable[str],
+                 option: str = "--mmlu-min-accuracy") -> None:
     known = {"overall", *subjects, *categories}
     for gate in gates:
         if gate.scope not in known:
             close = difflib.get_close_matches(gate.scope, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
-            raise ValueError(f"--mmlu-min-accuracy: unknown scope {gate.scope!r}{hint}")
+            raise ValueError(f"{option}: unknown scope {gate.scope!r}{hint}")
 
 
 def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
@@ -90,4 +91,41 @@ def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
         holds = tally.accuracy + EPSILON >= gate.minimum
         verdicts.append(GateVerdict(gate, tally.accuracy, holds,
                                     f"{tally.accuracy * 100:.1f}% on {tally.scored} questions"))
+    return verdicts
+
+
+SIGNIFICANCE = 0.05
+
+
+@dataclass(frozen=True)
+class DropVerdict:
+    gate: DropGate
+    drop: float | None  # percentage points lost on the common questions (negative: a gain)
+    p_value: float | None
+    common: int
+    holds: bool
+    reason: str
+
+
+def evaluate_drops(gates: Iterable[DropGate], scopes: dict) -> list[DropVerdict]:
+    """Each gate against the paired counts of its scope (`baseline.Paired`, by scope name).
+
+    Fails only when the drop is larger than allowed AND McNemar's exact test says it is no noise."""
+    verdicts = []
+    for gate in gates:
+        paired = scopes.get(gate.scope)
+        if paired is None or paired.common == 0:
+            verdicts.append(DropVerdict(gate, None, None, 0, False, "no question answered in both runs"))
+            continue
+        drop = -paired.delta * 100
+        p = paired.p_value
+        too_large = drop > gate.points + EPSILON * 100
+        holds = not (too_large and p < SIGNIFICANCE)
+        why = "" if not too_large else (", significant" if p < SIGNIFICANCE else ", not significant: noise")
+        verdicts.append(DropVerdict(gate, drop, p, paired.common, holds,
+                                    f"{paired.baseline_correct / paired.common * 100:.1f}% -> "
+                                    f"{paired.current_correct / paired.common * 100:.1f}%, "
+                                    f"{-drop:+.1f} points on {paired.common} common questions, "
+                                    f"{paired.newly_wrong} newly wrong, {paired.newly_right} newly right, "
+                                    f"McNemar p = {p:.3g}{why}"))
     return verdicts

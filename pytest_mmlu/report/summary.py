@@ -101,10 +101,11 @@ def _row(name: str, t: Tally, width: int) -> str:
 OVERALL = "overall (question-weighted)"
 
 
-def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> list[str]:
+def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, label: str | None = None) -> list[str]:
     name_width = max([len(s) for s in summary.subjects] + [len(OVERALL)]
-                     + [len(label) for b in summary.breakdowns for label, _ in b.rows])
-    lines = [f"{'subject':<{name_width}} {'correct/total':>13}  {'acc':>6}  95% interval"]
+                     + [len(name) for b in summary.breakdowns for name, _ in b.rows])
+    lines = [f"run: {label}"] if label else []
+    lines += [f"{'subject':<{name_width}} {'correct/total':>13}  {'acc':>6}  95% interval"]
     lines += [_row(s, t, name_width) for s, t in summary.subjects.items()]
     lines += ["", "category"]
     lines += [_row(c, t, name_width) for c, t in summary.categories.items()]

@@ -1,0 +1,55 @@
+"""The `pytest-mmlu` command: `pytest-mmlu compare REPORT...` (also `python -m pytest_mmlu compare`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .report import chart as chart_mod
+from .report.compare import FORMATS, ReportError, compare_runs, read_reports, render
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="pytest-mmlu", description="Tools for pytest-mmlu's JSON reports.")
+    p.add_argument("--version", action="version", version=f"pytest-mmlu {__version__}")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    c = commands.add_parser(
+        "compare", help="compare several runs (JSON reports written with --mmlu-report)",
+        description="One row per run, accuracy by subject, and paired tests (McNemar, exact) between runs "
+                    "on the questions both answered.")
+    c.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports (--mmlu-report)")
+    c.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
+    c.add_argument("--chart", metavar="PATH", help="also draw a bar chart, .png or .svg (needs "
+                                                   "pytest-mmlu[plot])")
+    c.add_argument("--output", "-o", metavar="PATH", help="write the table here instead of standard output")
+    return p
+
+
+def compare_command(args) -> int:
+    if args.chart:  # fail before printing anything, so a CI log shows one clear line
+        chart_mod.check_path(args.chart)
+        chart_mod.require_matplotlib()
+    comparison = compare_runs(read_reports(args.reports))
+    text = render(comparison, args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    if args.chart:
+        chart_mod.draw_chart(comparison, args.chart)
+        print(f"chart written to {args.chart}", file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return compare_command(args)
+    except (ReportError, chart_mod.ChartError) as exc:
+        print(f"pytest-mmlu {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"pytest-mmlu {args.command}: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,345 @@
+"""Several JSON reports side by side: one row per run, subject x run, paired tests between runs.
+
+Pure functions from reports to numbers (`compare_runs`) and from numbers to text (`render`);
+the command line (`pytest_mmlu.cli`) only reads files and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from itertools import combinations
+from pathlib import Path
+
+from .baseline import compare
+from .label import default_label, model_name
+from .markdown import accuracy_cell, cell, interval_cell
+from .stats import wilson_interval
+
+SIGNIFICANCE = 0.05
+MARK = "*"  # beside a difference significant at 5%
+FORMATS = ("text", "markdown", "csv", "json")
+
+
+class ReportError(ValueError):
+    """A file that is not a readable pytest-mmlu report; the message names it."""
+
+
+@dataclass
+class Score:
+    correct: int
+    total: int  # scored: correct + wrong + unparsed
+    unparsed: int = 0
+    errors: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, self.total)
+
+
+@dataclass
+class RunReport:
+    path: str
+    label: str
+    config: dict
+    overall: Score
+    subjects: dict[str, Score]
+    questions: dict[str, dict]
+
+    @property
+    def model(self) -> str:
+        return model_name(self.config.get("served_model") or self.config.get("model")) or "?"
+
+    @property
+    def how(self) -> str:
+        """How it ran, for the `Format` column: backend, scoring, shots."""
+        c = self.config
+        return f"{c.get('backend', '?')}, {c.get('scoring', '?')}, {c.get('shots', 0)}-shot"
+
+    @property
+    def data(self) -> str:
+        dataset = str(self.config.get("dataset") or "?")
+        names = list(self.subjects)
+        what = names[0] if len(names) == 1 else f"{len(names)} subjects"
+        return f"{dataset}: {what}"
+
+
+def _score(raw, where: str) -> Score:
+    if not isinstance(raw, dict):
+        raise ReportError(f"{where} is missing")
+    try:
+        return Score(int(raw["correct"]), int(raw["total"]), int(raw.get("unparsed") or 0),
+                     int(raw.get("errors") or 0))
+    except (KeyError, TypeError, ValueError):
+        raise ReportError(f"{where} has no whole 'correct' and 'total'") from None
+
+
+def read_report(path) -> RunReport:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ReportError(f"{path}: a folder, not a report") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: cannot be read ({exc.strerror if isinstance(exc, OSError) else exc})") from None
+    except ValueError as exc:
+        raise ReportError(f"{path}: not JSON ({exc})") from None
+    questions = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
+                                                  for q in questions):
+        raise ReportError(f"{path}: not a pytest-mmlu report (no 'questions' list)")
+    try:
+        overall = _score(data.get("overall"), "'overall'")
+        subjects_raw = data.get("subjects") or {}
+        if not isinstance(subjects_raw, dict):
+            raise ReportError("'subjects' is not a mapping")
+        subjects = {str(s): _score(t, f"subject {s!r}") for s, t in sorted(subjects_raw.items())}
+    except ReportError as exc:
+        raise ReportError(f"{path}: not a pytest-mmlu report ({exc})") from None
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
+                                                 config.get("backend"))
+    return RunReport(str(path), str(label), config, overall, subjects, {q["nodeid"]: q for q in questions})
+
+
+def read_reports(paths) -> list[RunReport]:
+    """Reports in the order given; labels made unique (by file name, then by position)."""
+    runs = [read_report(p) for p in paths]
+    seen: dict[str, int] = {}
+    for run in runs:
+        seen[run.label] = seen.get(run.label, 0) + 1
+    for run in runs:
+        if seen[run.label] > 1:
+            run.label = f"{run.label} [{Path(run.path).name}]"
+    taken: set[str] = set()
+    for position, run in enumerate(runs, 1):
+        if run.label in taken:
+            run.label = f"{run.label} #{position}"
+        taken.add(run.label)
+    return runs
+
+
+# -- the numbers ------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    """Run b against run a on the questions both answered (errors in either left out)."""
+
+    a: str
+    b: str
+    common: int
+    a_correct: int
+    b_correct: int
+    right_only_a: int  # right in a, wrong in b
+    right_only_b: int
+    p_value: float
+    only_a: int  # questions answered by a alone (or errored in b), and so on
+    only_b: int
+    errors_excluded: int
+    mismatched: int  # same node id, another expected letter
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def difference(self) -> float | None:
+        """b minus a, in percentage points."""
+        return (self.b_correct - self.a_correct) / self.common * 100 if self.common else None
+
+    @property
+    def significant(self) -> bool:
+        return self.common > 0 and self.p_value < SIGNIFICANCE
+
+
+@dataclass
+class Comparison:
+    runs: list[RunReport]
+    subjects: list[str]  # the subject x run matrix's rows: subjects that at least two runs share
+    pairs: list[Pair]
+
+
+def pair(a: RunReport, b: RunReport) -> Pair:
+    c = compare(a.questions, b.questions)  # the same paired counts as --mmlu-baseline
+    notes = []
+    for key in ("dataset", "split"):
+        if a.config.get(key) != b.config.get(key):
+            notes.append(f"different {key}: {a.config.get(key)} / {b.config.get(key)}")
+    return Pair(a.label, b.label, c.common, c.baseline_correct, c.current_correct, len(c.newly_wrong),
+                len(c.newly_right), c.p_value, c.only_in_baseline, c.only_in_current, c.errors_excluded,
+                c.mismatched, notes)
+
+
+def compare_runs(runs: list[RunReport]) -> Comparison:
+    counts: dict[str, int] = {}
+    for run in runs:
+        for subject in run.subjects:
+            counts[subject] = counts.get(subject, 0) + 1
+    shared = sorted(s for s, n in counts.items() if n >= 2)
+    return Comparison(runs, shared, [pair(a, b) for a, b in combinations(runs, 2)])
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _pct(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _ci(score: Score) -> str:
+    return interval_cell(*score.interval) if score.total else "n/a"
+
+
+def _run_cells(run: RunReport) -> list[str]:
+    c, o = run.config, run.overall
+    return [run.label, str(c.get("backend", "?")), run.model, run.data, str(c.get("shots", 0)),
+            str(c.get("scoring", "?")), str(o.total), accuracy_cell(o.correct, o.total), _ci(o),
+            str(o.unparsed), str(o.errors)]
+
+
+RUN_HEADER = ["run", "backend", "model", "data", "shots", "scoring", "questions", "accuracy", "95% interval",
+              "unparsed", "errors"]
+PAIR_HEADER = ["run A", "run B", "common questions", "A", "B", "B - A (points)", "right only in A", "right only in B",
+               "McNemar p", ""]
+
+
+def _pair_cells(p: Pair) -> list[str]:
+    if not p.common:
+        return [p.a, p.b, "0", "n/a", "n/a", "n/a", "0", "0", "n/a", ""]
+    return [p.a, p.b, str(p.common), accuracy_cell(p.a_correct, p.common), accuracy_cell(p.b_correct, p.common),
+            f"{p.difference:+.2f}", str(p.right_only_a), str(p.right_only_b), f"{p.p_value:.3g}",
+            MARK if p.significant else ""]
+
+
+def _pair_notes(p: Pair) -> list[str]:
+    notes = list(p.notes)
+    apart = [(p.only_a, f"answered by {p.a} only"), (p.only_b, f"answered by {p.b} only"),
+             (p.errors_excluded, "errored in one run"), (p.mismatched, "another question under the same node id")]
+    left = [f"{n} {what}" for n, what in apart if n]
+    if left:
+        notes.append(f"compared on {p.common} common questions; left out: {', '.join(left)}")
+    return [f"{p.a} vs {p.b}: {note}" for note in notes]
+
+
+def _matrix_cells(comparison: Comparison, subject: str) -> list[str]:
+    cells = [subject]
+    for run in comparison.runs:
+        s = run.subjects.get(subject)
+        cells.append(accuracy_cell(s.correct, s.total) if s is not None else "")
+    return cells
+
+
+def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        out.append("  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths)))
+                   .rstrip())
+    return out
+
+
+def render_text(comparison: Comparison) -> str:
+    lines = ["runs"]
+    lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
+    if comparison.subjects:
+        lines += ["", "accuracy by subject (subjects in two runs or more)"]
+        lines += _align([["subject"] + [r.label for r in comparison.runs]]
+                        + [_matrix_cells(comparison, s) for s in comparison.subjects],
+                        right=set(range(1, len(comparison.runs) + 1)))
+    if comparison.pairs:
+        lines += ["", "pairs, on the questions both runs answered (McNemar's exact test)"]
+        lines += _align([PAIR_HEADER] + [_pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
+        lines += [note for p in comparison.pairs for note in _pair_notes(p)]
+        lines.append(f"{MARK} significant at 5%")
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
+    rule = ["---:" if i in right else "---" for i in range(len(header))]
+    return ["| " + " | ".join(cell(v) for v in r) + " |" for r in [header, rule] + rows]
+
+
+def results_rows(comparison: Comparison) -> list[list[str]]:
+    """`| Model | Format | Subject | Accuracy |`, one row per run and subject, and the overall of each run."""
+    rows = []
+    for run in comparison.runs:
+        for subject, s in run.subjects.items():
+            rows.append([run.label, run.how, subject, accuracy_cell(s.correct, s.total)])
+        if len(run.subjects) != 1:
+            rows.append([run.label, run.how, f"all ({len(run.subjects)} subjects)",
+                         accuracy_cell(run.overall.correct, run.overall.total)])
+    return rows
+
+
+def render_markdown(comparison: Comparison) -> str:
+    lines = ["## MMLU runs compared", ""]
+    lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
+    lines += ["### Runs", ""]
+    lines += _md_table([h.capitalize() for h in RUN_HEADER], [_run_cells(r) for r in comparison.runs],
+                       right={4, 6, 7, 9, 10}) + [""]
+    if comparison.subjects:
+        lines += ["### Accuracy by subject", ""]
+        lines += _md_table(["Subject"] + [r.label for r in comparison.runs],
+                           [_matrix_cells(comparison, s) for s in comparison.subjects],
+                           right=set(range(1, len(comparison.runs) + 1))) + [""]
+    if comparison.pairs:
+        lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test.", ""]
+        header = [h[:1].upper() + h[1:] for h in PAIR_HEADER[:-1]] + ["Significant"]
+        rows = [c[:-1] + ["yes" if p.significant else "no"] for p, c in
+                ((p, _pair_cells(p)) for p in comparison.pairs)]
+        lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
+        lines += [f"- {note}" for p in comparison.pairs for note in _pair_notes(p)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring", "prompt", "scope", "correct",
+              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report"]
+
+
+def render_csv(comparison: Comparison) -> str:
+    """One row per run and scope (`overall`, then each subject): ready for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for run in comparison.runs:
+        c = run.config
+        for scope, s in [("overall", run.overall)] + list(run.subjects.items()):
+            low, high = s.interval
+            writer.writerow([run.label, c.get("backend", ""), run.model, c.get("dataset", ""), c.get("split", ""),
+                             c.get("shots", ""), c.get("scoring", ""), c.get("prompt", ""), scope, s.correct,
+                             s.total, "" if s.accuracy is None else f"{s.accuracy:.6f}", f"{low:.6f}",
+                             f"{high:.6f}", s.unparsed, s.errors, run.path])
+    return out.getvalue()
+
+
+def to_json(comparison: Comparison) -> dict:
+    def score(s: Score) -> dict:
+        low, high = s.interval
+        return {**asdict(s), "accuracy": s.accuracy, "interval": [round(low, 6), round(high, 6)]}
+
+    return {
+        "runs": [{"label": r.label, "report": r.path, "backend": r.config.get("backend"), "model": r.model,
+                  "dataset": r.config.get("dataset"), "split": r.config.get("split"), "shots": r.config.get("shots"),
+                  "scoring": r.config.get("scoring"), "prompt": r.config.get("prompt"), "overall": score(r.overall),
+                  "subjects": {s: score(t) for s, t in r.subjects.items()}} for r in comparison.runs],
+        "shared_subjects": comparison.subjects,
+        "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant}
+                  for p in comparison.pairs],
+    }
+
+
+def render_json(comparison: Comparison) -> str:
+    return json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}
+
+
+def render(comparison: Comparison, fmt: str = "text") -> str:
+    return RENDERERS[fmt](comparison)

@@ -1,0 +1,98 @@
+"""A run's summary as GitHub-flavoured Markdown (`--mmlu-markdown`, `$GITHUB_STEP_SUMMARY`)."""
+
+from __future__ import annotations
+
+NEWLY_WRONG_SHOWN = 50  # beyond this, the list says how many more
+
+
+def cell(text) -> str:
+    """Text fit for a table cell: pipes escaped, no line breaks."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def accuracy_cell(correct: int, total: int) -> str:
+    """`40.00% (40/100)`: the layout people publish."""
+    return f"{correct / total * 100:.2f}% ({correct}/{total})" if total else "n/a (0/0)"
+
+
+def interval_cell(low: float, high: float) -> str:
+    return f"{low * 100:.1f}–{high * 100:.1f}%"
+
+
+def _table(title: str, tallies: dict) -> list[str]:
+    lines = [f"| {title} | Accuracy | 95% interval | Unparsed | Errors | Not run |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, t in tallies.items():
+        ci = interval_cell(*t.interval) if t.scored else "n/a"
+        lines.append(f"| {cell(name)} | {accuracy_cell(t.correct, t.scored)} | {ci} | {t.unparsed} | {t.errors} "
+                     f"| {t.not_run} |")
+    return lines
+
+
+def _describe(config: dict) -> str:
+    parts = [f"backend `{config.get('backend')}`"]
+    model = config.get("served_model") or config.get("model")
+    if model:
+        parts.append(f"model `{model}`")
+    revision = f" @ `{config['revision']}`" if config.get("revision") else ""
+    parts.append(f"dataset `{config.get('dataset')}`{revision}")
+    parts += [f"split `{config.get('split')}`", f"{config.get('shots', 0)}-shot",
+              f"scoring `{config.get('scoring')}`", f"prompt `{config.get('prompt')}`"]
+    if config.get("limit"):
+        parts.append(f"limit {config['limit']} per subject")
+    return ", ".join(parts)
+
+
+def render_markdown(summary, verdicts=(), comparison=None, label: str | None = None, config: dict | None = None) -> str:
+    o = summary.overall
+    lines = [f"## MMLU: {cell(label)}" if label else "## MMLU results", ""]
+    if config:
+        lines += [_describe(config), ""]
+    lines += _table("Subject", summary.subjects) + [""]
+    lines += _table("Category", summary.categories) + [""]
+    average = summary.subject_average
+    lines += [f"**Overall**: {accuracy_cell(o.correct, o.scored)} question-weighted"
+              + (f", {interval_cell(*o.interval)} 95% interval" if o.scored else "")
+              + (f"; {average * 100:.2f}% subject-averaged" if average is not None else ""),
+              "",
+              f"Questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, {o.unparsed} unparsed, "
+              f"{o.errors} errors (not counted as wrong), {o.not_run} not run.", ""]
+    if verdicts:
+        lines += ["### Gates", "", "| Gate | Verdict | Detail |", "| --- | --- | --- |"]
+        lines += [f"| `{cell(v.gate.describe())}` | {'✅ PASS' if v.holds else '❌ FAIL'} | {cell(v.reason)} |"
+                  for v in verdicts]
+        lines.append("")
+    if comparison is not None:
+        lines += ["### Compared with the baseline", ""] + _comparison(comparison)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _comparison(c) -> list[str]:
+    if not c.common:
+        return ["No question was answered in both runs.", ""]
+    lines = [f"{c.baseline_correct / c.common * 100:.2f}% → {c.current_correct / c.common * 100:.2f}% "
+             f"(**{c.delta * 100:+.2f} points**) on the {c.common} questions answered in both runs; "
+             f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, McNemar exact p = {c.p_value:.3g}.",
+             ""]
+    left_out = [(c.only_in_baseline, "only in the baseline"), (c.only_in_current, "only in this run"),
+                (c.errors_excluded, "left out for errors"),
+                (c.mismatched, "left out: another question under the same node id")]
+    if any(n for n, _ in left_out):
+        lines += ["Not compared: " + ", ".join(f"{n} {what}" for n, what in left_out if n) + ".", ""]
+    subjects = {s: p for s, p in c.scopes.items() if s in c.subject_deltas}
+    changed = [(p.delta, s, p) for s, p in subjects.items() if p.newly_wrong or p.newly_right]
+    if changed:
+        lines += ["| Subject | Baseline | This run | Change | Newly wrong | Newly right | McNemar p |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {cell(s)} | {accuracy_cell(p.baseline_correct, p.common)} | "
+                  f"{accuracy_cell(p.current_correct, p.common)} | {d * 100:+.2f} | {p.newly_wrong} | "
+                  f"{p.newly_right} | {p.p_value:.3g} |" for d, s, p in sorted(changed, key=lambda x: (x[0], x[1]))]
+        lines.append("")
+    if c.newly_wrong:
+        shown = c.newly_wrong[:NEWLY_WRONG_SHOWN]
+        lines += [f"<details><summary>{len(c.newly_wrong)} newly wrong questions</summary>", ""]
+        lines += [f"- `{nodeid}`" for nodeid in shown]
+        if len(c.newly_wrong) > len(shown):
+            lines.append(f"- ... and {len(c.newly_wrong) - len(shown)} more")
+        lines += ["", "</details>", ""]
+    return lines
