@@ -14,6 +14,7 @@ from .data import DatasetError
 from .evaluation import Evaluation, SetupError
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
+from .judging import JudgeSetupError
 from .lookahead import upcoming
 from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
@@ -22,7 +23,8 @@ from .report.summary import render, summarize, to_report
 __all__ = ["Run", "SetupError"]
 
 MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
-STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError)
+STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError,
+                  JudgeSetupError)
 
 
 class Run:
@@ -41,6 +43,8 @@ class Run:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
             if self.is_worker:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
+                if self.evaluation.judge is not None:
+                    self.evaluation.judge.model_id = config.workerinput.get("mmlu_judge_model_id")
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
@@ -69,10 +73,14 @@ class Run:
         self.baseline = load_baseline(self.settings.baseline) if self.settings.baseline else None
         if not self.config.option.collectonly:
             ev.check_reachable()
+        if ev.judge is not None and not self.config.option.collectonly:
+            ev.judge.check_reachable()
 
     # -- xdist -----------------------------------------------------------------
     def for_workers(self) -> dict:
-        return {"mmlu_model_id": self.evaluation.model_id}
+        judge = self.evaluation.judge
+        return {"mmlu_model_id": self.evaluation.model_id,
+                "mmlu_judge_model_id": judge.model_id if judge is not None else None}
 
     def selected_ids(self, nodeids) -> None:
         self.scoreboard.select(nodeids)
@@ -94,7 +102,7 @@ class Run:
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
             f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
             f"per process; cache {cache}",
-        ]
+        ] + ([ev.judge.describe()] if ev.judge is not None else [])
 
     def collected(self, items) -> None:
         for position, item in enumerate(items):
@@ -154,7 +162,10 @@ class Run:
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
                 "scoring": ev.scoring, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
-                "pytest_mmlu": __version__}
+                "pytest_mmlu": __version__,
+                "judge": None if ev.judge is None else {"backend": ev.judge.service.name, "model": ev.judge.model,
+                                                        "served_model": ev.judge.model_id,
+                                                        "base_url": ev.judge.base_url}}
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)
