@@ -2,7 +2,7 @@
 
 `harness` is lm-evaluation-harness's default MMLU prompt, so `logprobs` scoring
 gives the accuracy that harness reports for the same model and data.
-`instruct` asks a chat model to end its reply with `Answer: X`.
+`instruct` asks a chat model to end its reply with `Answer: X`, after the question and its options.
 """
 
 from __future__ import annotations
@@ -39,20 +39,27 @@ def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single(header + examples + _body(q) + "\nAnswer:")
 
 
+# The question comes first and the instruction last: a small chat model shown the options last
+# tends to continue the list ("A. ...\nB. ...") instead of choosing (SmolLM2, bench/RESULTS.md).
+INSTRUCTION_HEADER = "The following is a multiple choice question about {subject}."
 INSTRUCTION = (
-    "Answer the following multiple choice question about {subject}. "
-    "Think briefly if you need to, then give your final answer on the last line "
-    "in the form 'Answer: X', where X is one of A, B, C or D."
+    "Answer with the letter of the correct option. Think briefly if you need to, then give your "
+    "final answer on the last line in the form 'Answer: X', where X is one of {letters}."
 )
 
 
+def _one_of(letters: Sequence[str]) -> str:
+    return ", ".join(letters[:-1]) + " or " + letters[-1]
+
+
 def instruct(q: Question, shots: Sequence[Question] = ()) -> Prompt:
-    parts = [INSTRUCTION.format(subject=pretty(q.subject))]
+    parts = [INSTRUCTION_HEADER.format(subject=pretty(q.subject))]
     if shots:
         parts.append("Examples:")
         parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
         parts.append("Now the question:")
     parts.append(_body(q))
+    parts.append(INSTRUCTION.format(letters=_one_of(q.letters)))
     return Prompt.single("\n\n".join(parts))
 
 
