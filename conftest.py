@@ -45,7 +45,7 @@ def gemma_path() -> str:
 @pytest.fixture(scope="session")
 def llama_server(gemma_path, tmp_path_factory):
     """A real llama_cpp.server on a free loopback port, for the whole test session."""
-    yield from _serve(gemma_path, tmp_path_factory, "llama-server")
+    yield from _serve(gemma_path, tmp_path_factory, "llama-server", threads=2)
 
 
 @pytest.fixture(scope="session")
@@ -62,17 +62,18 @@ def smollm2_path() -> str:
 @pytest.fixture(scope="session")
 def chat_server(smollm2_path, tmp_path_factory):
     """A real llama_cpp.server on SmolLM2, replying through the chat template stored in the GGUF."""
-    yield from _serve(smollm2_path, tmp_path_factory, "chat-server")
+    # one thread: llama.cpp's threads spin while they wait for each other, slow on 2 busy cores
+    yield from _serve(smollm2_path, tmp_path_factory, "chat-server", threads=1)
 
 
-def _serve(model: str, tmp_path_factory, name: str):
+def _serve(model: str, tmp_path_factory, name: str, threads: int):
     pytest.importorskip("llama_cpp.server")
     port = free_port()
     log = tmp_path_factory.mktemp(name) / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+             "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads), "--verbose", "False"],
             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -218,7 +218,7 @@ class Evaluation:
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
         if self.judge is not None and key in self._for_judge:  # unreadable: to the judge at once
-            self.judge.submit(*self._for_judge[key], reply)
+            self.judge.submit(*self._for_judge.pop(key), reply)
         return reply
 
     # -- the judge ----------------------------------------------------------

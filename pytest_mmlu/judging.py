@@ -115,6 +115,12 @@ class Judging:
     # -- judging ----------------------------------------------------------------------
     def submit(self, position: int, question: Question, reply: Reply) -> None:
         """Called as a reply arrives (any thread): an unreadable one goes to the judge right away."""
+        try:
+            self._submit(position, question, reply)
+        except Exception:  # noqa: BLE001 - the item's own reading() tries again and reports the fault
+            pass
+
+    def _submit(self, position: int, question: Question, reply: Reply) -> None:
         qid = (question.subject, question.index)
         if qid in self._jobs or not needs_judge(reply, question.letters):
             return
@@ -128,7 +134,10 @@ class Judging:
 
     def reading(self, position: int, question: Question, reply: Reply) -> Reading | None:
         """The judge's reading of this reply, or None when the rules could read it (or there is nothing to read)."""
-        self.submit(position, question, reply)
+        try:
+            self._submit(position, question, reply)
+        except Exception as exc:  # noqa: BLE001 - a judge that cannot even be asked is a fault
+            return fault(f"{type(exc).__name__}: {exc}")
         with self._lock:
             key = self._jobs.pop((question.subject, question.index), None)
         if key is None:
