@@ -160,7 +160,7 @@ def summarise(rows, args) -> None:
         other = sum(r["judge"] in tuple("ABCD") and r["judge"] != r["rules"] for r in readable)
         causes = Counter(cause(r["reply"], r["truncated"]) for r in unread)
         asked = [r for r in rs if r["needs_judge"]]
-        said = Counter(r.get("judge") if r.get("judge") in ("none", "fault") else "letter" for r in asked)
+        said = Counter(r["judge"] if r["judge"] in ("none", "fault") else "letter" for r in asked if "judge" in r)
         print(f"| {name} | {n} | {rules_right} ({rules_right / n:.0%}) | {len(unread)} ({len(unread) / n:.0%}) | "
               f"{with_judge} ({with_judge / n:.0%}) | {len(unread) - len(judged)} ({(len(unread) - len(judged)) / n:.0%}) | "
               f"{said['letter']}/{said['none']}/{said['fault']} of {len(asked)} | "

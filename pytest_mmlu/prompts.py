@@ -39,12 +39,12 @@ def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single(header + examples + _body(q) + "\nAnswer:")
 
 
-# The question comes first and the instruction last: a small chat model shown the options last
-# tends to continue the list ("A. ...\nB. ...") instead of choosing (SmolLM2, bench/RESULTS.md).
+# The question first, the instruction last, and plainly: SmolLM2-135M shown the instruction first
+# copied the options back in half its replies (unparsed); see bench/RESULTS.md.
 INSTRUCTION_HEADER = "The following is a multiple choice question about {subject}."
 INSTRUCTION = (
-    "Answer with the letter of the correct option. Think briefly if you need to, then give your "
-    "final answer on the last line in the form 'Answer: X', where X is one of {letters}."
+    "Which option is correct? Do not copy the options. You may think briefly, then end your reply "
+    "with a line of the form 'Answer: X', where X is one of {letters}."
 )
 
 

@@ -242,9 +242,7 @@ def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
     arrange, answer, words = FAULTS[kind]
     with OpenAIFake("openai", answer=answer) as judge:
         arrange(judge)
-        started = time.monotonic()
-        result = run(pytester, main, data, "--mmlu-timeout=1", judge=judge)
-        assert time.monotonic() - started < 60
+        result = run(pytester, main, data, "--mmlu-timeout=1", judge=judge)  # a hang ends as "no reply within 1s"
         if kind == "nonsense":  # a reply all the same: cached, and read again as a fault without asking
             asked = len(posts(judge))
             again = run(pytester, main, data, judge=judge)
