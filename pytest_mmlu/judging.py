@@ -40,8 +40,6 @@ class Judging:
     def __init__(self, settings, rootdir: Path, cache: ReplyCache | None):
         self.settings = settings
         self.service = SERVICES[settings.judge]
-        if "generate" not in self.service.scorings:
-            raise JudgeSetupError(f"the {self.service.name} backend cannot generate text, so it cannot judge")
         self.model = settings.judge_model or self.service.model
         self.base_url = settings.judge_base_url or default_base_url(self.service)
         self.max_tokens = self.service.max_tokens if self.service.reasoning_field else JUDGE_MAX_TOKENS
