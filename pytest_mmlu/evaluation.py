@@ -14,6 +14,7 @@ from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_heade
                        needs_key)
 from .cache import ReplyCache, cache_key
 from .data import open_source
+from .judging import Judging, JudgeSetupError, check_options
 from .keys import find_key
 from .question import Question
 from .scheduler import Prefetcher
@@ -59,6 +60,8 @@ class Evaluation:
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self._down: str | None = None  # set when the server is gone: later questions fail fast
         self._lock = threading.Lock()
+        self.judge = self._judging(settings, rootdir)
+        self._for_judge: dict[str, tuple[int, Question]] = {}  # reply key -> the question it answers
 
     # -- data ---------------------------------------------------------------
     def subjects(self) -> list[str]:
@@ -188,8 +191,12 @@ class Evaluation:
         hit = self.cached(key)
         if hit is not None:
             self._ready[qid] = hit
+            if self.judge is not None:  # re-scoring cached replies: the judge starts now
+                self.judge.submit(position, question, hit)
         else:
             self._waiting[qid] = key
+            if self.judge is not None:
+                self._for_judge[key] = (position, question)
             self.prefetcher().submit(position, key, (key, prompt, question.letters))
 
     def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
@@ -221,9 +228,34 @@ class Evaluation:
             raise
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
+        if self.judge is not None and key in self._for_judge:  # unreadable: to the judge at once
+            self.judge.submit(*self._for_judge.pop(key), reply)
         return reply
 
+    # -- the judge ----------------------------------------------------------
+    def _judging(self, settings: Settings, rootdir: Path) -> Judging | None:
+        try:
+            check_options(settings)
+            if not settings.judge:
+                return None
+            if self.scoring != "generate":
+                raise JudgeSetupError(f"--mmlu-judge reads generated replies; it has nothing to read with "
+                                      f"{self.scoring} scoring")
+            judging = Judging(settings, rootdir, self.cache)
+            judging.style = self.extraction
+            return judging
+        except JudgeSetupError as exc:
+            raise SetupError(str(exc)) from None
+
+    def judge_reading(self, position: int, question: Question, reply: Reply):
+        """The judge's reading of a reply the rules cannot read; None without a judge or when not needed."""
+        if self.judge is None or self.scoring != "generate":
+            return None
+        return self.judge.reading(position, question, reply)
+
     def stop(self) -> None:
+        if self.judge is not None:
+            self.judge.stop()
         if self._prefetcher is not None:
             self._prefetcher.stop()
         for backend in self._backends or ():

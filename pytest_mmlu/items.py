@@ -97,6 +97,9 @@ class QuestionItem(pytest.Item):
 
     def runtest(self):
         self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters, self.evaluation.extraction)
+        reading = self.evaluation.judge_reading(self.position, self.question, self.reply)
+        if reading is not None:  # the rules could not read the reply: the judge's word decides
+            self.verdict = reading.applied(self.verdict)
         passed = self.verdict.correct(self.question)
         extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed, "cached": self.cached,
                  "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}
@@ -106,6 +109,8 @@ class QuestionItem(pytest.Item):
             extra["truncated"] = True
         if self.reply.logprobs:
             extra["logprobs"] = self.reply.logprobs
+        if reading is not None:
+            extra.update(reading.record())
         self._record("passed" if passed else "failed", **extra)
         if not passed:
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))

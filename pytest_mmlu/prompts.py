@@ -2,7 +2,7 @@
 
 `harness` is lm-evaluation-harness's default MMLU prompt, so `logprobs` scoring
 gives the accuracy that harness reports for the same model and data.
-`instruct` asks a chat model to end its reply with `Answer: X`.
+`instruct` asks a chat model to end its reply with `Answer: X`, after the question and its options.
 `mmlu-pro` is MMLU-Pro's official chain-of-thought prompt ("The answer is (X)").
 """
 
@@ -42,20 +42,27 @@ def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single(header + examples + _body(q) + "\nAnswer:")
 
 
+# The question first, the instruction last, and plainly: SmolLM2-135M shown the instruction first
+# copied the options back in half its replies (unparsed); see bench/RESULTS.md.
+INSTRUCTION_HEADER = "The following is a multiple choice question about {subject}."
 INSTRUCTION = (
-    "Answer the following multiple choice question about {subject}. "
-    "Think briefly if you need to, then give your final answer on the last line "
-    "in the form 'Answer: X', where X is one of A, B, C or D."
+    "Which option is correct? Do not copy the options. You may think briefly, then end your reply "
+    "with a line of the form 'Answer: X', where X is one of {letters}."
 )
 
 
+def _one_of(letters: Sequence[str]) -> str:
+    return ", ".join(letters[:-1]) + " or " + letters[-1]
+
+
 def instruct(q: Question, shots: Sequence[Question] = ()) -> Prompt:
-    parts = [INSTRUCTION.format(subject=pretty(q.subject))]
+    parts = [INSTRUCTION_HEADER.format(subject=pretty(q.subject))]
     if shots:
         parts.append("Examples:")
         parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
         parts.append("Now the question:")
     parts.append(_body(q))
+    parts.append(INSTRUCTION.format(letters=_one_of(q.letters)))
     return Prompt.single("\n\n".join(parts))
 
 

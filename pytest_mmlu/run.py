@@ -20,6 +20,7 @@ from .report.gates import check_scopes, evaluate, evaluate_drops
 from .report.label import default_label, public_url
 from .report.markdown import render_markdown
 from .items import QuestionItem
+from .judging import JudgeSetupError
 from .lookahead import upcoming
 from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
@@ -28,7 +29,8 @@ from .report.summary import render, summarize, to_report
 __all__ = ["Run", "SetupError"]
 
 MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
-STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError)
+STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError,
+                  JudgeSetupError)
 
 
 class Run:
@@ -51,6 +53,8 @@ class Run:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
             if self.is_worker:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
+                if self.evaluation.judge is not None:
+                    self.evaluation.judge.model_id = config.workerinput.get("mmlu_judge_model_id")
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
@@ -83,10 +87,14 @@ class Run:
         self.redux = annotate(self.settings.redux, ev.questions()) if self.settings.redux else None
         if not self.config.option.collectonly:
             ev.check_reachable()
+        if ev.judge is not None and not self.config.option.collectonly:
+            ev.judge.check_reachable()
 
     # -- xdist -----------------------------------------------------------------
     def for_workers(self) -> dict:
-        return {"mmlu_model_id": self.evaluation.model_id}
+        judge = self.evaluation.judge
+        return {"mmlu_model_id": self.evaluation.model_id,
+                "mmlu_judge_model_id": judge.model_id if judge is not None else None}
 
     def selected_ids(self, nodeids) -> None:
         self.scoreboard.select(nodeids)
@@ -110,7 +118,8 @@ class Run:
             f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
             f"per process; cache {cache}",
         ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
-            + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else [])
+            + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else []) \
+            + ([ev.judge.describe()] if ev.judge is not None else [])
 
     @property
     def label(self) -> str:
@@ -190,7 +199,10 @@ class Run:
                 "pytest_mmlu": __version__, "language": ev.source.language, "dataset_notes": ev.source.notes(s.shots),
                 "redux": self.redux[1] if self.redux else None,
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
-                "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3)}
+                "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
+                "judge": None if ev.judge is None else {"backend": ev.judge.service.name, "model": ev.judge.model,
+                                                        "served_model": ev.judge.model_id,
+                                                        "base_url": public_url(ev.judge.base_url) if ev.judge.base_url else None}}
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)

@@ -38,7 +38,8 @@ def always(letter: str) -> Callable[[str], str]:
 def choice_containing(word: str, otherwise: str = "A") -> Callable[[str], str]:
     """A model that reads the last question's `X. text` lines and picks the first choice containing `word`."""
     def answer(prompt: str) -> str:
-        question = prompt.rsplit("\n\n", 1)[-1]
+        # the last paragraph with options: an instruction may follow it
+        question = [p for p in prompt.split("\n\n") if re.search(r"^[A-J]\. ", p, re.MULTILINE)][-1]
         for letter, text in re.findall(r"^([A-J])\. (.*)$", question, re.MULTILINE):
             if word in text:
                 return always(letter)(prompt)

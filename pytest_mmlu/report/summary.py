@@ -15,6 +15,9 @@ class Tally:
     unparsed: int = 0  # no letter could be read: failed, counted apart
     errors: int = 0  # backend faults: never counted as wrong
     not_run: int = 0
+    judged: int = 0  # of correct + wrong: letters the judge read from replies the rules could not read
+    judge_none: int = 0  # of unparsed: the judge found no answer either
+    judge_faults: int = 0  # of unparsed: the judge failed (down, timed out, answered nonsense)
 
     @property
     def scored(self) -> int:
@@ -39,6 +42,7 @@ class Tally:
         low, high = self.interval
         return {"accuracy": self.accuracy, "correct": self.correct, "total": self.scored, "wrong": self.wrong,
                 "unparsed": self.unparsed, "errors": self.errors, "not_run": self.not_run,
+                "judged": self.judged, "judge_none": self.judge_none, "judge_faults": self.judge_faults,
                 "interval": [round(low, 6), round(high, 6)]}
 
 
@@ -68,6 +72,13 @@ def _kind(record: dict) -> str:
     return "unparsed" if record.get("unparsed") else "wrong"
 
 
+def _judge_kind(record: dict) -> str | None:
+    said = record.get("judge")
+    if said is None or record["outcome"] not in ("passed", "failed"):
+        return None
+    return {"none": "judge_none", "fault": "judge_faults"}.get(said, "judged")
+
+
 def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str]) -> Summary:
     latest = {r["nodeid"]: r for r in records}
     kinds = {nodeid: (r["subject"], _kind(r)) for nodeid, r in latest.items()}
@@ -79,6 +90,12 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
         for tally in (summary.subjects.setdefault(subject, Tally()),
                       summary.categories.setdefault(category_of(subject), Tally()), summary.overall):
             tally.add(kind)
+    for r in latest.values():  # the judge's share, counted apart from the rules' letters
+        judge_kind = _judge_kind(r)
+        if judge_kind:
+            for tally in (summary.subjects[r["subject"]], summary.categories[category_of(r["subject"])],
+                          summary.overall):
+                tally.add(judge_kind)
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
     from .breakdown import breakdowns
@@ -114,6 +131,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     o = summary.overall
     lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
                  f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
+    if o.judged or o.judge_none or o.judge_faults:
+        lines.append(f"judge: {o.judged + o.judge_none + o.judge_faults} replies the rules could not read: "
+                     f"{o.judged} read by the judge, {o.judge_none} with no answer, {o.judge_faults} judge faults")
     if o.errors:
         lines.append(f"{o.errors} questions errored (backend faults, not counted as wrong); "
                      f"re-run to retry them")

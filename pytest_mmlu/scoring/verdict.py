@@ -38,7 +38,8 @@ def judge(reply: Reply, scoring: str, letters: tuple[str, ...], style: str = "mm
 def describe_failure(question: Question, verdict: Verdict, reply: Reply, width: int = 300) -> str:
     given = verdict.predicted or "nothing readable"
     lines = [f"{question.subject} {question.name}: "
-             + (f"unparsed reply ({verdict.reason})" if verdict.unparsed else "wrong answer")
+             + (f"unparsed reply ({verdict.reason})" if verdict.unparsed
+                else "wrong answer" + (" (read by the judge)" if verdict.reason == "judge" else ""))
              + f"; expected {question.expected}, got {given}",
              "",
              question.question.strip()]
