@@ -240,8 +240,10 @@ def test_plain_mmlu_cache_keys_are_the_same_as_before():
     assert keys == RECORDED_KEYS
 
 
+# recorded from main before the family was added; the generate key was recorded again when issue 9
+# changed the instruct prompt on purpose (its text is part of the key)
 RECORDED_KEYS = {"logprobs": "9a8364dd782db7add30b7a32c32504a17efd5c3f332e2c938a0271f9f84071ce",
-                 "generate": "a315b56263e8652f4e3f15a82c43800e987ee0c0627f09d6049b3cfd309bfcbb"}
+                 "generate": "a5bbcaa50ce9d41207b8549130459535328c7f938620ffca65299daaa3a17af9"}
 
 
 # -- end to end, as users run them ----------------------------------------------------------------------
@@ -370,7 +372,7 @@ def test_mmmlu_in_spanish_and_japanese(pytester, mmmlu_folder, english_mmlu, lan
     assert result.report is not None, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines([f"mmlu: dataset * (MMMLU {language}, local hub layout)*",
                                  f"mmlu: few-shot examples come from the dev split of {english_mmlu}, in English"])
-    assert all(p.startswith("Answer the following multiple choice question") for p in prompts)  # as in English
+    assert all(p.startswith("The following is a multiple choice question about") for p in prompts)  # as in English
     shot = make_questions("astronomy", 1, seed=8)[0]["question"]
     assert sum(shot in p for p in prompts) == 5  # the English shot in every astronomy prompt
     ids = sorted(q["nodeid"] for q in result.report["questions"])
