@@ -11,7 +11,8 @@ from . import __version__
 from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
-from .evaluation import Evaluation, SetupError
+from .evaluation import CannotReach, Evaluation, SetupError
+from .faults import KEY, find_stop, stop_block
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
 from .lookahead import upcoming
@@ -35,12 +36,16 @@ class Run:
         self.summary = self.verdicts = self.comparison = None
         self.interrupted = False
         self.shortened = 0
+        self.stop = None  # a fault that ended the run (faults.StopReport)
+        self.offline_note: str | None = None  # why replies come only from the cache
         self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
         self._horizon = 0  # without xdist: every position below this was handed over
         try:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
             if self.is_worker:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
+                if config.workerinput.get("mmlu_offline"):
+                    self.evaluation.go_offline()
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
@@ -67,12 +72,27 @@ class Run:
             for subject in subjects:
                 ev.shots(subject)
         self.baseline = load_baseline(self.settings.baseline) if self.settings.baseline else None
-        if not self.config.option.collectonly:
+        if self.config.option.collectonly:
+            return
+        if ev.offline:
+            ev.go_offline()
+            self.offline_note = "offline (--mmlu-offline): cached replies only, the backend is not contacted"
+            if ev.service.served_model_id and ev.model_id is None:
+                self.offline_note += ("; no model id of a past run at this address is stored in the cache, "
+                                      "so no reply can match")
+            return
+        try:
             ev.check_reachable()
+        except CannotReach as exc:
+            ev.go_offline()
+            if not ev.all_cached():
+                raise
+            reason = str(exc).split("; is the server")[0]
+            self.offline_note = f"{reason}; every selected question has a cached reply: scoring from the cache"
 
     # -- xdist -----------------------------------------------------------------
     def for_workers(self) -> dict:
-        return {"mmlu_model_id": self.evaluation.model_id}
+        return {"mmlu_model_id": self.evaluation.model_id, "mmlu_offline": self.evaluation.offline}
 
     def selected_ids(self, nodeids) -> None:
         self.scoreboard.select(nodeids)
@@ -88,7 +108,8 @@ class Run:
         workers = getattr(self.config.option, "numprocesses", None)
         copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
                   if workers and ev.service.protocol == "llama_cpp" else [])
-        return copies + [
+        offline = [f"mmlu: {self.offline_note}"] if self.offline_note else []
+        return copies + offline + [
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
@@ -137,6 +158,10 @@ class Run:
             holds = all(v.holds for v in self.verdicts) and self.summary.overall.errors == 0 \
                 and self.scoreboard.other_failures == 0
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
+        self.stop = find_stop(records, self.summary.overall.selected)
+        if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR if self.stop.kind == KEY \
+                else pytest.ExitCode.INTERRUPTED
 
     def _shorten_failures(self) -> None:
         # thousands of wrong answers in full are unreadable, and pytest's failure section
@@ -158,6 +183,10 @@ class Run:
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)
+        answered = {r["nodeid"] for r in records}
+        report["not_run"] = [n for n in self.scoreboard.selected if n not in answered]
+        if self.stop is not None:
+            report["stopped"] = vars(self.stop)
         path = Path(self.settings.report)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -172,7 +201,15 @@ class Run:
         cache = self.evaluation.cache
         if cache is not None and cache.damaged_rows:
             tr.write_line(f"{cache.damaged_rows} damaged cache entries were ignored and asked again", red=True)
-        if self.interrupted:
+        if self.stop is not None:
+            for line in stop_block(self.stop, self.evaluation.service.key_env):
+                tr.write_line(line, red=True)
+        elif self.evaluation.offline and self.summary.overall.not_run:
+            where = f"listed under not_run in {self.settings.report}" if self.settings.report else \
+                "--mmlu-report lists them"
+            tr.write_line(f"{self.summary.overall.not_run} questions have no cached reply and were not run "
+                          f"({where})", yellow=True)
+        elif self.interrupted:
             tr.write_line("run interrupted: the numbers above cover the questions answered so far; "
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)
         if self.settings.report:

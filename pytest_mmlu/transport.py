@@ -119,7 +119,7 @@ class Transport:
             body = self._read(response)
         status = response.status_code
         if status in (401, 403):
-            raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_snippet(body))}")
+            raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_message(body))}")
         if status == 429:
             raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries")
         if status >= 400:
@@ -170,3 +170,19 @@ def _short(exc: Exception) -> str:
 
 def _snippet(body: bytes) -> str:
     return body[:300].decode("utf-8", "replace").strip()
+
+
+def _message(body: bytes) -> str:
+    """The service's own words from an error reply (`error.message` and kin), on one line."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, list) and data:  # Gemini wraps its error in a list at times
+        data = data[0]
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        text = error.get("message") or error.get("detail") if isinstance(error, dict) else error
+        if isinstance(text, str) and text.strip():
+            return " ".join(text.split())[:300]
+    return " ".join(_snippet(body).split())
