@@ -149,6 +149,7 @@ class Run:
         records = list(self.scoreboard.records.values())
         self.summary = summarize(records, list(self.scoreboard.selected), category_of)
         self.verdicts = evaluate(self.settings.gates, self.summary)
+        self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:
             self.comparison = compare(self.baseline, self.scoreboard.records)
         if self.settings.report:
@@ -158,7 +159,6 @@ class Run:
             holds = all(v.holds for v in self.verdicts) and self.summary.overall.errors == 0 \
                 and self.scoreboard.other_failures == 0
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
-        self.stop = find_stop(records, self.summary.overall.selected)
         if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone
             session.exitstatus = pytest.ExitCode.USAGE_ERROR if self.stop.kind == KEY \
                 else pytest.ExitCode.INTERRUPTED
