@@ -12,6 +12,7 @@ from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
 from .evaluation import CannotReach, Evaluation, SetupError
+from . import interrupts
 from .faults import KEY, find_stop, stop_block
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
@@ -52,6 +53,7 @@ class Run:
             raise SetupError(str(exc)) from None
         if self.is_controller:
             config.pluginmanager.register(self.scoreboard, "mmlu-scoreboard")
+        self._sigint = interrupts.listen() if self.is_controller else None
 
     def _cache_dir(self) -> Path | None:
         if self.settings.no_cache:
@@ -219,6 +221,7 @@ class Run:
                           f"--tb=short shows each in full, and --mmlu-report keeps every reply")
 
     def close(self) -> None:
+        interrupts.restore(self._sigint)
         self.evaluation.stop()
         if self.evaluation.cache is not None:
             self.evaluation.cache.close()
