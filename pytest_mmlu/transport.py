@@ -205,5 +205,6 @@ def _message(body: bytes) -> str:
         error = data.get("error", data)
         text = error.get("message") or error.get("detail") if isinstance(error, dict) else error
         if isinstance(text, str) and text.strip():
-            return " ".join(text.split())[:300]
+            status = error.get("status") if isinstance(error, dict) else None  # Google's PERMISSION_DENIED
+            return " ".join(text.split())[:300] + (f" ({status})" if isinstance(status, str) else "")
     return " ".join(_snippet(body).split())
