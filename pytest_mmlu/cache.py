@@ -85,6 +85,13 @@ class ReplyCache:
         self._connect().execute("INSERT OR REPLACE INTO replies VALUES (?, ?, ?)",
                                 (key, value, _checksum(key, value)))
 
+    def get_meta(self, name: str) -> str | None:
+        row = self._connect().execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def put_meta(self, name: str, value: str) -> None:
+        self._connect().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
     def __len__(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM replies").fetchone()[0]
 

@@ -15,6 +15,7 @@ from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_heade
 from .cache import ReplyCache, cache_key
 from .data import open_source
 from .judging import Judging, JudgeSetupError, check_options
+from .faults import GONE, KEY, NotCached, RunStop
 from .keys import find_key
 from .question import Question
 from .scheduler import Prefetcher
@@ -28,6 +29,10 @@ SKIPPED = "\0skipped"  # in the parsed-questions file: rows the data left out (n
 
 class SetupError(Exception):
     """A problem that stops the run at start with one line (a usage error)."""
+
+
+class CannotReach(SetupError):
+    """No server answers at start: the run may still score what the cache holds."""
 
 
 class Evaluation:
@@ -58,7 +63,9 @@ class Evaluation:
         self._shots: dict[str, list[Question]] = {}
         self._ready: dict[tuple, Reply] = {}  # cached replies found ahead of their item
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
-        self._down: str | None = None  # set when the server is gone: later questions fail fast
+        self.stopped: RunStop | None = None  # a rejected key, or every server gone: nothing more is asked
+        self._gone: set[int] = set()  # indices of servers that went away (others take their questions)
+        self.offline = bool(getattr(settings, "offline", False))  # replies come only from the cache
         self._lock = threading.Lock()
         self.judge = self._judging(settings, rootdir)
         self._for_judge: dict[str, tuple[int, Question]] = {}  # reply key -> the question it answers
@@ -131,16 +138,37 @@ class Evaluation:
             try:
                 socket.create_connection((parts.hostname, port), timeout=min(self.settings.timeout, 10)).close()
             except OSError as exc:
-                raise SetupError(f"cannot reach the {self.service.name} backend at {url} "
+                raise CannotReach(f"cannot reach the {self.service.name} backend at {url} "
                                  f"({exc.strerror or exc}); is the server running?") from None
         for backend in self.backends():
             try:
                 model_id = backend.probe()
             except KeyRejected as exc:
                 raise SetupError(f"key rejected for {self.service.name}: {exc}") from None
-            except (Unreachable, BackendError) as exc:
+            except Unreachable as exc:
+                raise CannotReach(str(exc)) from None
+            except BackendError as exc:
                 raise SetupError(str(exc)) from None
             self.model_id = self.model_id or model_id
+            if self.cache is not None and model_id:  # so that offline runs find the same replies
+                self.cache.put_meta(self._model_meta(getattr(backend, "base_url", None)), model_id)
+
+    def _model_meta(self, url: str | None) -> str:
+        return f"served_model {self.service.name} {url} {self.settings.model or ''}"
+
+    def go_offline(self) -> None:
+        """From now on replies come only from the cache; the served model id is the one stored with it."""
+        self.offline = True
+        if self.cache is not None and self.service.served_model_id and self.model_id is None:
+            for url in self.settings.base_urls or (None,):
+                self.model_id = self.cache.get_meta(self._model_meta(url))
+                if self.model_id:
+                    break
+
+    def all_cached(self) -> bool:
+        """Does every question of the selection have a cached reply (with the stored model id)?"""
+        return self.cache is not None and all(
+            self.cached(self.key_for(self.prompt(q))) is not None for q in self.questions())
 
     def identity(self) -> dict:
         ident = {"backend": self.service.name, "model": self.settings.model or self.service.model}
@@ -193,6 +221,8 @@ class Evaluation:
             self._ready[qid] = hit
             if self.judge is not None:  # re-scoring cached replies: the judge starts now
                 self.judge.submit(position, question, hit)
+        elif self.offline or self.stopped:
+            return  # reply() says why there is none
         else:
             self._waiting[qid] = key
             if self.judge is not None:
@@ -205,6 +235,10 @@ class Evaluation:
         self.submit(position, question)
         if qid in self._ready:
             return self._ready.pop(qid), True
+        if qid not in self._waiting:
+            if self.offline:
+                raise NotCached("no cached reply (--mmlu-offline)")
+            raise self.stopped.again()
         return self._prefetcher.wait(self._waiting.pop(qid)), False
 
     def prefetcher(self) -> Prefetcher:
@@ -213,19 +247,29 @@ class Evaluation:
         return self._prefetcher
 
     def _ask(self, backend, task: tuple[str, prompts.Prompt, tuple[str, ...]]) -> Reply:
-        """In a request thread: ask, store as it arrives."""
+        """In a request thread: ask, store as it arrives. A server that went away hands its
+        questions to the others; a rejected key, or the last server gone, stops the run."""
         key, prompt, letters = task
-        if self._down:
-            raise BackendError(f"not asked: {self._down}")
-        try:
-            if self.scoring == "logprobs":
-                reply = backend.score(prompt, letters)
-            else:
-                reply = backend.generate(prompt, self.max_tokens, self.settings.temperature)
-        except (Unreachable, KeyRejected) as exc:
+        servers = self.backends()
+        index = next(i for i, b in enumerate(servers) if b is backend)
+        while True:
             with self._lock:
-                self._down = self._down or str(exc)
-            raise
+                if self.stopped:
+                    raise self.stopped.again()
+                if index in self._gone:
+                    index = next(i for i in range(len(servers)) if i not in self._gone)
+            try:
+                reply = self._ask_once(servers[index], prompt, letters)
+                break
+            except KeyRejected as exc:
+                with self._lock:
+                    self.stopped = self.stopped or RunStop(KEY, self.service.name, self._where(index), str(exc))
+            except Unreachable as exc:
+                with self._lock:
+                    self._gone.add(index)
+                    if len(self._gone) == len(servers) and not self.stopped:
+                        where = ", ".join(self.settings.base_urls) or "in process"
+                        self.stopped = RunStop(GONE, self.service.name, where, str(exc).rsplit(": ", 1)[-1])
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
         if self.judge is not None and key in self._for_judge:  # unreadable: to the judge at once
@@ -252,6 +296,14 @@ class Evaluation:
         if self.judge is None or self.scoring != "generate":
             return None
         return self.judge.reading(position, question, reply)
+
+    def _ask_once(self, backend, prompt: prompts.Prompt, letters: tuple[str, ...]) -> Reply:
+        if self.scoring == "logprobs":
+            return backend.score(prompt, letters)
+        return backend.generate(prompt, self.max_tokens, self.settings.temperature)
+
+    def _where(self, index: int) -> str:
+        return getattr(self.backends()[index], "base_url", None) or "in process"
 
     def stop(self) -> None:
         if self.judge is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .backends import BackendError
+from .faults import NotCached, RunStop, one_line, short_repr
 from .question import Question
 from .scoring.verdict import Verdict, describe_failure, judge
 
@@ -91,8 +92,14 @@ class QuestionItem(pytest.Item):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer
         try:
             self.reply, self.cached = self.evaluation.reply(self.position, self.question)
+        except NotCached as exc:
+            pytest.skip(str(exc))  # not run: no record, so the summary counts it as such
         except (BackendError, InterruptedError) as exc:
-            self._record("error", error=str(exc))
+            if isinstance(exc, RunStop):  # nothing more can be answered: stop after this item
+                self._record("error", error=one_line(exc), fault=exc.to_json())
+                self.session.shouldstop = f"mmlu: {'key rejected' if exc.kind == 'key' else 'backend went away'}"
+            else:
+                self._record("error", error=one_line(exc))
             raise
 
     def runtest(self):
@@ -119,8 +126,14 @@ class QuestionItem(pytest.Item):
         if isinstance(excinfo.value, WrongAnswer):
             return str(excinfo.value)
         if isinstance(excinfo.value, (BackendError, InterruptedError)):
-            return f"backend error ({type(excinfo.value).__name__}): {excinfo.value}"
+            return self.fault_repr(excinfo)
         return super().repr_failure(excinfo, style)
+
+    def fault_repr(self, excinfo):
+        """A backend fault in one line; --tb=long (or --full-trace) shows pytest's traceback too."""
+        if self.config.option.tbstyle == "long" or self.config.option.fulltrace:
+            return self._repr_failure_py(excinfo, style="long")
+        return short_repr(one_line(excinfo.value), self.nodeid)
 
     def reportinfo(self):
         return self.path, None, self.nodeid

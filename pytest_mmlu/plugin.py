@@ -87,6 +87,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     if isinstance(item, QuestionItem) and item.record is not None:
         report.mmlu = item.record  # plain data: travels from xdist workers with the report
+        if report.failed and call.when == "setup" and call.excinfo is not None:
+            report.longrepr = item.repr_failure(call.excinfo)  # a backend fault: one line, not a traceback
     return report
 
 

@@ -15,10 +15,12 @@ from .report.baseline import BaselineError, compare, load_baseline
 from .cache import CacheDamaged
 from .data import DatasetError
 from .data.redux import annotate, describe
-from .evaluation import Evaluation, SetupError
+from .evaluation import CannotReach, Evaluation, SetupError
 from .report.gates import check_scopes, evaluate, evaluate_drops
 from .report.label import default_label, public_url
 from .report.markdown import render_markdown
+from . import interrupts
+from .faults import KEY, find_stop, stop_block
 from .items import QuestionItem
 from .judging import JudgeSetupError
 from .lookahead import upcoming
@@ -47,6 +49,8 @@ class Run:
         self.wall_seconds: float | None = None
         self.interrupted = False
         self.shortened = 0
+        self.stop = None  # a fault that ended the run (faults.StopReport)
+        self.offline_note: str | None = None  # why replies come only from the cache
         self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
         self._horizon = 0  # without xdist: every position below this was handed over
         try:
@@ -55,12 +59,15 @@ class Run:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
                 if self.evaluation.judge is not None:
                     self.evaluation.judge.model_id = config.workerinput.get("mmlu_judge_model_id")
+                if config.workerinput.get("mmlu_offline"):
+                    self.evaluation.go_offline()
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
             raise SetupError(str(exc)) from None
         if self.is_controller:
             config.pluginmanager.register(self.scoreboard, "mmlu-scoreboard")
+        self._sigint = interrupts.listen() if self.is_controller else None
 
     def _cache_dir(self) -> Path | None:
         if self.settings.no_cache:
@@ -85,15 +92,30 @@ class Run:
                 ev.shots(subject)
         self.baseline = load_baseline(self.settings.baseline) if self.settings.baseline else None
         self.redux = annotate(self.settings.redux, ev.questions()) if self.settings.redux else None
-        if not self.config.option.collectonly:
-            ev.check_reachable()
-        if ev.judge is not None and not self.config.option.collectonly:
+        if self.config.option.collectonly:
+            return
+        if ev.judge is not None:  # the judge is asked even when the model's replies come from the cache
             ev.judge.check_reachable()
+        if ev.offline:
+            ev.go_offline()
+            self.offline_note = "offline (--mmlu-offline): cached replies only, the backend is not contacted"
+            if ev.service.served_model_id and ev.model_id is None:
+                self.offline_note += ("; no model id of a past run at this address is stored in the cache, "
+                                      "so no reply can match")
+            return
+        try:
+            ev.check_reachable()
+        except CannotReach as exc:
+            ev.go_offline()
+            if not ev.all_cached():
+                raise
+            reason = str(exc).split("; is the server")[0]
+            self.offline_note = f"{reason}; every selected question has a cached reply: scoring from the cache"
 
     # -- xdist -----------------------------------------------------------------
     def for_workers(self) -> dict:
         judge = self.evaluation.judge
-        return {"mmlu_model_id": self.evaluation.model_id,
+        return {"mmlu_model_id": self.evaluation.model_id, "mmlu_offline": self.evaluation.offline,
                 "mmlu_judge_model_id": judge.model_id if judge is not None else None}
 
     def selected_ids(self, nodeids) -> None:
@@ -110,7 +132,8 @@ class Run:
         workers = getattr(self.config.option, "numprocesses", None)
         copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
                   if workers and ev.service.protocol == "llama_cpp" else [])
-        return copies + [
+        offline = [f"mmlu: {self.offline_note}"] if self.offline_note else []
+        return copies + offline + [
             f"mmlu: run {self.label}",
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
@@ -164,6 +187,7 @@ class Run:
                 r.setdefault("error_type", self.redux[0].get((r["subject"], r["index"])))
         self.summary = summarize(records, list(self.scoreboard.selected), category_of)
         self.verdicts = evaluate(self.settings.gates, self.summary)
+        self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:
             self.comparison = compare(self.baseline, self.scoreboard.records, category_of)
             self.drop_verdicts = evaluate_drops(self.settings.drop_gates, self.comparison.scopes)
@@ -178,6 +202,10 @@ class Run:
             holds = all(v.holds for v in self.verdicts + self.drop_verdicts) and self.summary.overall.errors == 0 \
                 and self.scoreboard.other_failures == 0
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
+        if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone,
+            # with or without gates (as Ctrl-C keeps its 2), so CI tells a broken backend from a regression
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR if self.stop.kind == KEY \
+                else pytest.ExitCode.INTERRUPTED
 
     def _shorten_failures(self) -> None:
         # thousands of wrong answers in full are unreadable, and pytest's failure section
@@ -210,6 +238,10 @@ class Run:
             report["drop_gates"] = [{"scope": v.gate.scope, "max_drop_points": v.gate.points, "drop_points": v.drop,
                                      "p_value": v.p_value, "common": v.common, "holds": v.holds,
                                      "reason": v.reason} for v in self.drop_verdicts]
+        answered = {r["nodeid"] for r in records}
+        report["not_run"] = [n for n in self.scoreboard.selected if n not in answered]
+        if self.stop is not None:
+            report["stopped"] = vars(self.stop)
         path = Path(self.settings.report)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -236,7 +268,15 @@ class Run:
         cache = self.evaluation.cache
         if cache is not None and cache.damaged_rows:
             tr.write_line(f"{cache.damaged_rows} damaged cache entries were ignored and asked again", red=True)
-        if self.interrupted:
+        if self.stop is not None:
+            for line in stop_block(self.stop, self.evaluation.service.key_env):
+                tr.write_line(line, red=True)
+        elif self.evaluation.offline and self.summary.overall.not_run:
+            where = f"listed under not_run in {self.settings.report}" if self.settings.report else \
+                "--mmlu-report lists them"
+            tr.write_line(f"{self.summary.overall.not_run} questions have no cached reply and were not run "
+                          f"({where})", yellow=True)
+        elif self.interrupted:
             tr.write_line("run interrupted: the numbers above cover the questions answered so far; "
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)
         if self.settings.report:
@@ -248,6 +288,7 @@ class Run:
                           f"--tb=short shows each in full, and --mmlu-report keeps every reply")
 
     def close(self) -> None:
+        interrupts.restore(self._sigint)
         self.evaluation.stop()
         if self.evaluation.cache is not None:
             self.evaluation.cache.close()

@@ -7,8 +7,12 @@ Retries are urllib3's: exponential backoff with a cap, `Retry-After` honoured
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 import time
+import urllib.parse
+import urllib.request
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -64,6 +68,13 @@ class Transport:
         self.secrets = tuple(s for s in secrets if s)
         self.max_bytes = max_bytes
         self._local = threading.local()
+        # the environment is read once, here: request threads must not iterate os.environ while
+        # pytest's main thread sets and deletes PYTEST_CURRENT_TEST (a KeyError mid-request)
+        self._proxies = urllib.request.getproxies_environment()
+        self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        # urllib3 logs each retry as a warning, which pytest would show under every item it overlaps;
+        # what the retries came to is this module's one error line
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -73,8 +84,17 @@ class Transport:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update(self.headers)
+            session.trust_env = False  # proxies and CA bundle come from the snapshot taken in __init__
+            session.verify = self._verify
             self._local.session = session
         return session
+
+    def _proxies_for(self, url: str) -> dict:
+        proxies = {k: v for k, v in self._proxies.items() if k != "no"}
+        host = urllib.parse.urlsplit(url).hostname or ""
+        if not proxies or urllib.request.proxy_bypass_environment(host, self._proxies):
+            return {}
+        return proxies
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -100,7 +120,8 @@ class Transport:
 
     def _once(self, method: str, url: str, payload: dict | None) -> dict:
         try:
-            response = self._session().request(method, url, json=payload, timeout=self.timeout, stream=True)
+            response = self._session().request(method, url, json=payload, timeout=self.timeout, stream=True,
+                                               proxies=self._proxies_for(url))
         except requests.exceptions.ConnectTimeout as exc:
             raise Unreachable(self.redact(f"cannot reach {url}: connection timed out")) from None
         except requests.exceptions.Timeout:
@@ -119,7 +140,7 @@ class Transport:
             body = self._read(response)
         status = response.status_code
         if status in (401, 403):
-            raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_snippet(body))}")
+            raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_message(body))}")
         if status == 429:
             raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries")
         if status >= 400:
@@ -170,3 +191,20 @@ def _short(exc: Exception) -> str:
 
 def _snippet(body: bytes) -> str:
     return body[:300].decode("utf-8", "replace").strip()
+
+
+def _message(body: bytes) -> str:
+    """The service's own words from an error reply (`error.message` and kin), on one line."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, list) and data:  # Gemini wraps its error in a list at times
+        data = data[0]
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        text = error.get("message") or error.get("detail") if isinstance(error, dict) else error
+        if isinstance(text, str) and text.strip():
+            status = error.get("status") if isinstance(error, dict) else None  # Google's PERMISSION_DENIED
+            return " ".join(text.split())[:300] + (f" ({status})" if isinstance(status, str) else "")
+    return " ".join(_snippet(body).split())

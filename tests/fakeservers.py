@@ -601,3 +601,50 @@ class GeminiFake(FakeService):
         if req.method == "POST" and req.path.endswith(":generateContent"):
             return 200, self.render(req, self.answer(self.prompt_of(req)))
         return 404, _google_error(404, "NOT_FOUND", f"Method not found: {req.path}")
+
+
+# -- faults that need more than a scripted reply ------------------------------------------
+
+
+class PostKeyFake(OpenAIFake):
+    """A gateway whose model listing is open to all, that checks the key only on POST:
+    the start-up probe passes, the first question meets the 401."""
+
+    def key_of(self, req):
+        return self.require_key if req.method == "GET" else super().key_of(req)
+
+
+class Listener:
+    """A bare TCP port that counts the connections made to it and answers none: proof of no contact."""
+
+    def __init__(self, port: int = 0):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # may take over a closed fake's port
+        self._sock.bind(("127.0.0.1", port))
+        self._sock.listen(64)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.connections = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

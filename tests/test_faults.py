@@ -1,6 +1,7 @@
 """Faults and bad input as users meet them: each gets one clear message and loses nothing answered."""
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from datafolders import make_questions, write_hub_layout
-from fakeservers import OpenAIFake, cut, hang, huge, not_json, status
+from fakeservers import Listener, OpenAIFake, PostKeyFake, cut, hang, huge, not_json, status
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-test-SECRET-4f9a1c77e2"
@@ -28,6 +29,22 @@ def data(tmp_path_factory):
 def fake():
     with OpenAIFake("openai", answer="A") as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """120 questions: enough to see whether output grows with the questions or with the tracebacks."""
+    rows = {"test": [r for s in ("astronomy", "virology", "anatomy") for r in make_questions(s, 40, seed=5)]}
+    return write_hub_layout(tmp_path_factory.mktemp("many"), rows)
+
+
+def right(prompt: str) -> str:
+    """A model that always knows the sum."""
+    a, b = map(int, re.findall(r"what is (\d+) \+ (\d+)\?", prompt)[-1])
+    for letter, text in re.findall(r"^([A-J])\. (.*)$", prompt, re.MULTILINE)[-4:]:
+        if text.strip() == str(a + b):
+            return f"Answer: {letter}"
+    return "Answer: A"
 
 
 def posts(fake):
@@ -48,28 +65,35 @@ def accounted(report):
     return o["correct"] + o["wrong"] + o["unparsed"] + o["errors"] + o["not_run"]
 
 
-def test_server_that_stops_halfway_keeps_answers_and_resume_asks_only_the_rest(pytester, data):
-    fake = OpenAIFake("openai", answer=lambda p: (time.sleep(0.05), "Answer: A")[1])
-
-    def stop_after(n):
+def stop_after(fake, n):
+    """Close the fake once it has received n questions (an event, not a delay)."""
+    def watch():
         while len(posts(fake)) < n:
             time.sleep(0.01)
         fake.close()
+    threading.Thread(target=watch, daemon=True).start()
 
-    threading.Thread(target=stop_after, args=(5,), daemon=True).start()
-    first = run(pytester, fake.url, data, "--mmlu-concurrency=1", "-p", "no:randomly")
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["no-xdist", "xdist"])
+def test_server_that_stops_halfway_ends_the_run_with_one_block_and_resume_asks_the_rest(pytester, data, workers):
+    fake = OpenAIFake("openai", answer=lambda p: (time.sleep(0.05), "Answer: A")[1])
+    stop_after(fake, 5)
+    first = run(pytester, fake.url, data, "--mmlu-concurrency=1", "-p", "no:randomly", *workers)
     report = first.report
     answered = [q for q in report["questions"] if q["outcome"] != "error"]
-    errored = [q for q in report["questions"] if q["outcome"] == "error"]
-    assert 4 <= len(answered) <= 6 and len(answered) + len(errored) == 12
-    assert accounted(report) == 12
-    assert all(q["predicted"] is None for q in errored)  # never a guess
-    assert first.ret == 1
-    first.stdout.fnmatch_lines(["*errored*not counted as wrong*"])
+    assert 4 <= len(answered) <= 6 + len(workers) and accounted(report) == 12
+    assert all(q["predicted"] is None for q in report["questions"] if q["outcome"] == "error")  # never a guess
+    assert first.ret == pytest.ExitCode.INTERRUPTED
+    missing = 12 - len(answered)
+    first.stdout.fnmatch_lines([f"the openai backend at {fake.url} went away after {len(answered)} answers "
+                                f"(connection refused); {missing} questions were not asked; "
+                                f"run the same command again to ask only those"])
+    assert report["stopped"]["kind"] == "gone" and len(report["not_run"]) == report["overall"]["not_run"]
+    assert "Traceback" not in first.stdout.str() + first.stderr.str()
     with OpenAIFake("openai", answer="A") as again:
         second = run(pytester, again.url, data)
-        assert len(posts(again)) == len(errored)
-    assert second.ret == 0 or second.report["overall"]["errors"] == 0
+        assert len(posts(again)) == missing
+    assert second.report["overall"]["errors"] == 0 and second.report["overall"]["not_run"] == 0
     assert sum(q["cached"] for q in second.report["questions"]) == len(answered)
 
 
@@ -117,28 +141,47 @@ def test_malformed_replies_are_errors_never_letters(pytester, data, fake, fault,
     assert result.ret == 1
 
 
-def test_interrupt_prints_the_summary_and_resume_finishes(pytester, data):
-    fake = OpenAIFake("openai", answer=lambda p: (time.sleep(0.3), "Answer: A")[1])
+def ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", [None, ignore_sigint], ids=["sigint-default", "sigint-ignored"])
+def test_interrupt_prints_the_summary_and_resume_finishes(pytester, data, inherited):
+    """SIGINT while the 4th question is in flight. `sigint-ignored`: started the way a script starts a
+    background job (`cmd &`), with SIGINT ignored: it must still stop the run (it used to run on: status 1)."""
+    asked, release = threading.Event(), threading.Event()
+
+    def answer(prompt):
+        if len(posts(fake)) >= 4:
+            asked.set()
+            release.wait(60)  # held until the signal has been sent and the run has ended
+        return "Answer: A"
+
+    fake = OpenAIFake("openai", answer=answer)
     report = pytester.path / "report.json"
     args = [sys.executable, "-m", "pytest", "-p", "no:randomly", "--mmlu-backend=openai",
             f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}", f"--mmlu-report={report}",
             "--mmlu-concurrency=1"]
-    proc = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    while len(posts(fake)) < 4:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    fake.close()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED
+    proc = subprocess.Popen(args, cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=inherited)
+    try:
+        assert asked.wait(120), "the 4th question never came"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        release.set()
+        fake.close()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
     assert "MMLU results" in out and "run interrupted" in out
     data1 = json.loads(report.read_text())
     assert data1["config"]["interrupted"] is True
-    assert accounted(data1) == 12 and data1["overall"]["not_run"] > 0
+    assert accounted(data1) == 12 and data1["overall"]["errors"] == 0
+    assert data1["overall"]["total"] in (2, 3)  # the 3rd reply is in; its item may not have run yet
     with OpenAIFake("openai", answer="A") as again:
         result = run(pytester, again.url, data)
         assert result.report["overall"]["total"] == 12
-        assert len(posts(again)) == 12 - sum(1 for q in result.report["questions"] if q["cached"])
-        assert sum(1 for q in result.report["questions"] if q["cached"]) >= 3
+        assert sum(1 for q in result.report["questions"] if q["cached"]) == 3  # every reply received
+        assert len(posts(again)) == 9
 
 
 def test_a_dead_xdist_worker_loses_only_its_items(pytester, data, fake):
@@ -258,3 +301,125 @@ def test_several_servers_share_the_work(pytester, data):
         assert len(posts(one)) + len(posts(two)) == 12
     assert json.loads(report.read_text())["overall"]["total"] == 12
     assert result.ret == 1  # wrong answers, no gate
+
+
+# -- faults that end the run: one block, not thousands of lines ----------------------------
+
+
+XDIST = pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["no-xdist", "xdist"])
+
+
+def junit_errors(path):
+    import xml.etree.ElementTree as ET
+    return [e for e in ET.parse(path).iter("error")]
+
+
+@XDIST
+def test_a_key_rejected_after_the_probe_stops_the_run_at_once(pytester, many, monkeypatch, workers):
+    monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
+    with PostKeyFake("deepseek", answer=right, require_key="sk-the-right-one") as fake:
+        result = pytester.runpytest_subprocess(
+            "--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={many}",
+            "--mmlu-report=report.json", "--junitxml=junit.xml", "-rA", "--mmlu-concurrency=2", *workers)
+        asked = posts(fake)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+    assert 1 <= len(asked) <= 2 * max(1, len(workers))  # in flight when the first 401 came: no more
+    line = f"key rejected for deepseek (HTTP 401 from {fake.url}/v1/chat/completions: Authentication Fails*"
+    result.stdout.fnmatch_lines([f"{line}; 0 answers kept",
+                                 "1?? questions were not asked; set a valid DEEPSEEK_API_KEY, then run the "
+                                 "same command again to ask only those",
+                                 "ERROR mmlu::*::q00* - key rejected for deepseek (HTTP 401 from*"])
+    assert KEY not in out and "Traceback" not in out
+    assert len(out.splitlines()) < 60, out
+    report = json.loads((pytester.path / "report.json").read_text())
+    errors = report["overall"]["errors"]
+    assert 1 <= errors <= len(asked) and report["overall"]["not_run"] == 120 - errors
+    assert report["stopped"]["kind"] == "key" and len(report["not_run"]) == 120 - errors
+    for error in junit_errors(pytester.path / "junit.xml"):
+        assert "\n" not in error.get("message") and "key rejected for deepseek" in error.get("message")
+        assert len(error.text.strip().splitlines()) == 1
+
+
+@XDIST
+def test_a_dead_server_costs_a_few_lines_per_question(pytester, many, workers):
+    fake = OpenAIFake("llama", answer=right)
+    stop_after(fake, 40)
+    result = pytester.runpytest_subprocess(
+        "--mmlu-backend=llama", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={many}", "--mmlu-retries=1",
+        "--mmlu-report=report.json", "--junitxml=junit.xml", "-rA", *workers)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED, out
+    report = json.loads((pytester.path / "report.json").read_text())
+    o = report["overall"]
+    assert o["correct"] >= 30 and o["wrong"] == 0 and accounted(report) == 120
+    result.stdout.fnmatch_lines([f"the llama backend at {fake.url} went away after {o['correct']} answers "
+                                 f"(connection refused); {120 - o['correct']} questions were not asked; "
+                                 f"run the same command again to ask only those"])
+    assert "Traceback" not in out and "urllib3" not in out
+    # -rA: one line per question in the short summary, two per error in the error section, ~30 more
+    assert len(out.splitlines()) <= 120 + 2 * o["errors"] + 40, out
+    for error in junit_errors(pytester.path / "junit.xml"):
+        assert "\n" not in error.get("message") and len(error.text.strip().splitlines()) == 1
+
+
+def test_tb_long_still_shows_the_traceback(pytester, data):
+    fake = OpenAIFake("openai", answer="A")
+    stop_after(fake, 2)
+    result = run(pytester, fake.url, data, "--mmlu-concurrency=1", "--tb=long")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*def setup(self)*", "*RunStop: the openai backend at * went away*"])
+
+
+def test_a_fleet_loses_one_server_and_finishes_on_the_other(pytester, data):
+    slow = lambda p: (time.sleep(0.05), "Answer: A")[1]  # noqa: E731
+    with OpenAIFake("openai", answer=slow) as stays:
+        goes = OpenAIFake("openai", answer=slow)
+        stop_after(goes, 2)
+        result = pytester.runpytest_subprocess(
+            "--mmlu-backend=openai", f"--mmlu-base-url={goes.url}", f"--mmlu-base-url={stays.url}",
+            f"--mmlu-dataset={data}", "--mmlu-report=report.json", "--mmlu-concurrency=2", "--mmlu-retries=1")
+    report = json.loads((pytester.path / "report.json").read_text())
+    assert report["overall"]["total"] == 12 and report["overall"]["errors"] == 0, result.stdout.str()
+    assert result.ret == 1  # wrong answers only: the run finished
+
+
+def test_a_fleet_that_is_all_gone_names_every_server(pytester, data):
+    one, two = OpenAIFake("openai", answer="A"), OpenAIFake("openai", answer="A")
+    stop_after(one, 1)
+    stop_after(two, 1)
+    result = pytester.runpytest_subprocess(
+        "--mmlu-backend=openai", f"--mmlu-base-url={one.url}", f"--mmlu-base-url={two.url}",
+        f"--mmlu-dataset={data}", "--mmlu-concurrency=1", "--mmlu-retries=1", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines([f"the openai backend at {one.url}, {two.url} went away after * answers "
+                                 f"(connection refused); * questions were not asked; *"])
+
+
+def test_an_in_process_model_exits_without_complaint(pytester, data, gemma_path):
+    pytest.importorskip("llama_cpp")
+    result = pytester.runpytest_subprocess("--mmlu-backend=llama-cpp", f"--mmlu-model={gemma_path}",
+                                           f"--mmlu-dataset={data}", "--mmlu-limit=2", "--mmlu-no-cache")
+    assert result.ret in (0, 1), result.stdout.str()
+    result.stdout.fnmatch_lines(["*MMLU results*"])
+    err = result.stderr.str()
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+
+
+def test_no_way_to_the_hub_fails_fast_with_one_line(pytester, monkeypatch, tmp_path):
+    for var in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    with Listener() as gone:
+        pass
+    monkeypatch.setenv("HF_ENDPOINT", gone.url)  # nothing listens there: refused at once
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
+    with OpenAIFake("openai") as fake:
+        started = time.monotonic()
+        result = pytester.runpytest_subprocess("--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
+                                               "--mmlu-subject=astronomy")
+        took = time.monotonic() - started
+    usage_error(result, f"*cannot reach the Hugging Face hub at {gone.url} (connection refused) to load "
+                        f"cais/mmlu, and no cached copy was found; set HF_DATASETS_OFFLINE=1*")
+    assert took < 20 and len(result.stderr.str().splitlines()) <= 2, result.stderr.str()
+    assert not fake.requests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from pathlib import Path
@@ -31,9 +32,28 @@ def _load(path: str):
             except ImportError:
                 raise BackendError("the llama-cpp backend needs llama-cpp-python: "
                                    "pip install 'pytest-mmlu[llama-cpp]'") from None
+            if not _MODELS:
+                atexit.register(_unload_all)  # a backstop: a model left to the interpreter's teardown complains
             _MODELS[path] = (Llama(model_path=path, n_ctx=N_CTX, logits_all=False, verbose=False),
                              threading.Lock())
         return _MODELS[path]
+
+
+def _unload(path: str) -> None:
+    """Free the model while llama_cpp is still whole (its __del__ fails at interpreter exit)."""
+    with _LOAD_LOCK:
+        entry = _MODELS.pop(path, None)
+    if entry is not None:
+        llm, lock = entry
+        with lock:  # a request thread may still be evaluating
+            close = getattr(llm, "close", None)
+            if close is not None:
+                close()
+
+
+def _unload_all() -> None:
+    for path in list(_MODELS):
+        _unload(path)
 
 
 class LlamaCpp:
@@ -109,4 +129,5 @@ class LlamaCpp:
         return Reply(text=choice["message"].get("content") or "", truncated=choice.get("finish_reason") == "length")
 
     def close(self) -> None:
-        pass
+        if self.path is not None:
+            _unload(self.path)

@@ -23,9 +23,14 @@ class DatasetError(Exception):
 def load_dataset(*args, **kwargs):
     import datasets  # imported lazily: it is slow to import and not needed for --help
 
+    from . import hub
+
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    return datasets.load_dataset(*args, **kwargs)
+    try:
+        return hub.load(datasets.load_dataset, *args, **kwargs)  # fails fast when the hub is out of reach
+    except hub.HubUnreachable as exc:
+        raise DatasetError(str(exc)) from None
 
 
 @dataclass
