@@ -10,8 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import prompts
-from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, make_backend,
-                       needs_key)
+from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, logprob_route,
+                       make_backend, needs_key)
+from .concurrency import lanes, per_server
 from .cache import ReplyCache, cache_key
 from .data import open_source
 from .keys import find_key
@@ -32,11 +33,24 @@ class Evaluation:
         self.service = settings.service
         self.scoring = settings.scoring or self.service.scorings[0]
         if self.scoring not in self.service.scorings:
+            if self.scoring == "logprobs" and self.service.no_logprobs:
+                raise SetupError(self.service.no_logprobs)
             raise SetupError(f"the {self.service.name} backend cannot do {self.scoring} scoring "
                              f"(it can: {', '.join(self.service.scorings)})")
-        self.prompt_format = settings.prompt or ("harness" if self.scoring == "logprobs" else "instruct")
+        first_url = settings.base_urls[0] if settings.base_urls else None
+        # logprobs: `completions` reads ' A' after the harness prompt, `chat` the first token of a reply
+        self.route = logprob_route(self.service, first_url, settings.prompt) if self.scoring == "logprobs" else None
+        default_prompt = "letter" if self.route == "chat" else "harness"
+        self.prompt_format = settings.prompt or (default_prompt if self.scoring == "logprobs" else "instruct")
+        if self.route and self.route not in self.service.logprob_routes:
+            raise SetupError(f"the {self.service.name} backend gives log-probabilities on its "
+                             f"{' and '.join(self.service.logprob_routes)} route only; --mmlu-prompt="
+                             f"{self.prompt_format} needs the {self.route} route "
+                             f"(letter: chat; harness, instruct: completions)")
         self.max_tokens = settings.max_tokens or self.service.max_tokens
         self.concurrency = settings.concurrency or self.service.concurrency
+        self.server_slots: list[int | None] = []  # per server, as each says (/props total_slots)
+        self.workers = (1, 0)  # processes sharing the servers, and this one's index (xdist)
         self.source = open_source(settings.dataset)
         self.key = None
         if self.service.key_env:
@@ -127,6 +141,12 @@ class Evaluation:
             except (Unreachable, BackendError) as exc:
                 raise SetupError(str(exc)) from None
             self.model_id = self.model_id or model_id
+            if self.route == "chat" and hasattr(backend, "check_logprobs"):
+                try:
+                    backend.check_logprobs()
+                except BackendError as exc:
+                    raise SetupError(str(exc)) from None
+        self.server_slots = [getattr(b, "slots", None) for b in self.backends()]
 
     def identity(self) -> dict:
         ident = {"backend": self.service.name, "model": self.settings.model or self.service.model}
@@ -144,6 +164,8 @@ class Evaluation:
         material = {"v": 1, **self._identity_cached(), "scoring": self.scoring}
         if self.scoring == "logprobs":
             material["prompt"] = prompt.text
+            if self.route == "chat":
+                material.update(route="chat", messages=list(prompt.messages))
         else:
             material.update(messages=list(prompt.messages), max_tokens=self.max_tokens,
                             temperature=self.settings.temperature)
@@ -191,7 +213,9 @@ class Evaluation:
 
     def prefetcher(self) -> Prefetcher:
         if self._prefetcher is None:
-            self._prefetcher = Prefetcher(self.backends(), self.concurrency, self._ask)
+            counts = self.per_server()
+            servers, counts = lanes(self.backends(), counts, self.server_slots, self.workers)
+            self._prefetcher = Prefetcher(servers, counts, self._ask)
         return self._prefetcher
 
     def _ask(self, backend, task: tuple[str, prompts.Prompt, tuple[str, ...]]) -> Reply:
@@ -200,7 +224,9 @@ class Evaluation:
         if self._down:
             raise BackendError(f"not asked: {self._down}")
         try:
-            if self.scoring == "logprobs":
+            if self.route == "chat":
+                reply = backend.score_chat(prompt, letters)
+            elif self.scoring == "logprobs":
                 reply = backend.score(prompt, letters)
             else:
                 reply = backend.generate(prompt, self.max_tokens, self.settings.temperature)
@@ -211,6 +237,11 @@ class Evaluation:
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
         return reply
+
+    def per_server(self) -> list[int]:
+        """Requests in flight per server from this process: --mmlu-concurrency, else the server's slots."""
+        return per_server(len(self.backends()), self.settings.concurrency, self.server_slots,
+                          self.service.concurrency, self.workers[0])
 
     def stop(self) -> None:
         if self._prefetcher is not None:

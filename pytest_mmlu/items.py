@@ -6,6 +6,7 @@ import pytest
 
 from .backends import BackendError
 from .question import Question
+from .scoring.letters import letter_of
 from .scoring.verdict import Verdict, describe_failure, judge
 
 REPLY_CHARS = 500
@@ -87,6 +88,9 @@ class QuestionItem(pytest.Item):
             extra["truncated"] = True
         if self.reply.logprobs:
             extra["logprobs"] = self.reply.logprobs
+        if self.reply.first_token is not None:  # chat log-probabilities: what the model put first
+            extra["first_token"] = self.reply.first_token
+            extra["first_is_letter"] = letter_of(self.reply.first_token, self.question.letters) is not None
         self._record("passed" if passed else "failed", **extra)
         if not passed:
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))

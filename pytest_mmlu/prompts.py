@@ -13,7 +13,7 @@ from typing import Sequence
 from .question import Question
 from .subjects import pretty
 
-FORMATS = ("harness", "instruct")
+FORMATS = ("harness", "instruct", "letter")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,23 @@ def instruct(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single("\n\n".join(parts))
 
 
-BUILDERS = {"harness": harness, "instruct": instruct}
+LETTER_INSTRUCTION = (
+    "The following is a multiple choice question about {subject}. "
+    "Reply with the letter of the correct answer ({letters}) alone, nothing else."
+)
+
+
+def letter(q: Question, shots: Sequence[Question] = ()) -> Prompt:
+    """For chat log-probabilities: the first token of the reply should be the letter itself."""
+    letters = ", ".join(q.letters[:-1]) + f" or {q.letters[-1]}"
+    parts = [LETTER_INSTRUCTION.format(subject=pretty(q.subject), letters=letters)]
+    # shots first, question last: a subject's prompts share the longest prefix (server prompt caches)
+    parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
+    parts.append(_body(q) + "\nAnswer:")
+    return Prompt.single("\n\n".join(parts))
+
+
+BUILDERS = {"harness": harness, "instruct": instruct, "letter": letter}
 
 
 def build(fmt: str, q: Question, shots: Sequence[Question] = ()) -> Prompt:

@@ -14,6 +14,7 @@ from .data import DatasetError
 from .evaluation import Evaluation, SetupError
 from .report.gates import check_scopes, evaluate
 from .items import QuestionItem
+from .concurrency import describe
 from .lookahead import upcoming
 from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
@@ -22,6 +23,8 @@ from .report.summary import render, summarize, to_report
 __all__ = ["Run", "SetupError"]
 
 MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
+ROUTES = {"completions": " (completions: the next token after the prompt)",
+          "chat": " (chat: the first token of the reply)"}
 STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError)
 
 
@@ -39,14 +42,25 @@ class Run:
         self._horizon = 0  # without xdist: every position below this was handed over
         try:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
+            self.evaluation.workers = self._workers()
             if self.is_worker:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
+                self.evaluation.server_slots = config.workerinput.get("mmlu_slots") or []
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
             raise SetupError(str(exc)) from None
         if self.is_controller:
             config.pluginmanager.register(self.scoreboard, "mmlu-scoreboard")
+
+    def _workers(self) -> tuple[int, int]:
+        """Processes sharing the servers, and this one's index (they split a server's slots)."""
+        if self.is_worker:
+            wid = str(self.config.workerinput.get("workerid", "gw0"))
+            index = int(wid[2:]) if wid[2:].isdigit() else 0
+            return int(self.config.workerinput.get("workercount", 1)), index
+        n = getattr(self.config.option, "numprocesses", None)
+        return (n if isinstance(n, int) and n > 0 else 1), 0
 
     def _cache_dir(self) -> Path | None:
         if self.settings.no_cache:
@@ -72,7 +86,7 @@ class Run:
 
     # -- xdist -----------------------------------------------------------------
     def for_workers(self) -> dict:
-        return {"mmlu_model_id": self.evaluation.model_id}
+        return {"mmlu_model_id": self.evaluation.model_id, "mmlu_slots": self.evaluation.server_slots}
 
     def selected_ids(self, nodeids) -> None:
         self.scoreboard.select(nodeids)
@@ -92,8 +106,9 @@ class Run:
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
-            f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
-            f"per process; cache {cache}",
+            f"mmlu: scoring {ev.scoring}{ROUTES.get(ev.route, '')}; prompt {ev.prompt_format}; "
+            f"concurrency {describe(ev.per_server(), s.concurrency, ev.server_slots, ev.workers[0])}; "
+            f"cache {cache}",
         ]
 
     def collected(self, items) -> None:
@@ -105,7 +120,7 @@ class Run:
 
     def prefetch(self, item: QuestionItem) -> None:
         ev = self.evaluation
-        window = max(2, 8 * ev.concurrency * max(1, len(ev.settings.base_urls)))
+        window = max(2, 8 * sum(ev.per_server()))
         items = item.session.items
         if self.is_worker:
             positions = [p for p in upcoming(item, item.position, window) if p not in self._submitted]
@@ -152,7 +167,7 @@ class Run:
         return {"backend": ev.service.name, "model": s.model or ev.service.model, "served_model": ev.model_id,
                 "base_urls": list(s.base_urls), "dataset": ev.source.describe(),
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
-                "scoring": ev.scoring, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
+                "scoring": ev.scoring, "logprob_route": ev.route, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
                 "pytest_mmlu": __version__}
 

@@ -1,7 +1,8 @@
 """Requests in flight: up to N per server, served in item order, each item waits for its own reply.
 
-A shared priority queue (position in the run) feeds N threads per server, so a
-faster server simply takes more of the work.
+A shared priority queue (position in the run) feeds N threads per server (N may differ from
+server to server: a llama.cpp server says how many it serves at once), so a faster server simply
+takes more of the work.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
-from typing import Callable
+from typing import Callable, Sequence
 
 STOP = object()
 
@@ -27,9 +28,10 @@ class Job:
 
 
 class Prefetcher:
-    def __init__(self, servers: list, concurrency: int, run: Callable[[object, object], object]):
+    def __init__(self, servers: list, concurrency: int | Sequence[int], run: Callable[[object, object], object]):
         self.servers = servers
-        self.concurrency = concurrency
+        # one count for every server, or one per server
+        self.concurrency = [concurrency] * len(servers) if isinstance(concurrency, int) else list(concurrency)
         self.run = run  # run(server, task) -> result, in a worker thread
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._jobs: dict[str, Job] = {}
@@ -55,8 +57,8 @@ class Prefetcher:
         return job.result
 
     def _start(self) -> None:
-        for server in self.servers:
-            for n in range(self.concurrency):
+        for server, count in zip(self.servers, self.concurrency):
+            for n in range(count):
                 thread = threading.Thread(target=self._work, args=(server,), daemon=True,
                                           name=f"mmlu-request-{n}")
                 thread.start()

@@ -98,9 +98,11 @@ OPTIONS = (
     Option("scoring", "generate: read the answer from generated text; logprobs: most likely "
            "letter in one forward pass (default: the backend's best)",
            _choice(SCORINGS, "scoring"), metavar="generate|logprobs"),
-    Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt) or instruct "
-           "(asks for 'Answer: X'); default: harness for logprobs, instruct for generate",
-           _choice(FORMATS, "prompt format"), metavar="harness|instruct"),
+    Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt), instruct "
+           "(asks for 'Answer: X') or letter (asks for the letter alone; with logprobs scoring, reads "
+           "the first token of a chat reply); default: harness for logprobs where a completions "
+           "endpoint serves, else letter; instruct for generate",
+           _choice(FORMATS, "prompt format"), metavar="harness|instruct|letter"),
     Option("min-accuracy", "a gate: [SCOPE=]VALUE, overall or for a subject or category, "
            "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE"),
     Option("baseline", "a previous JSON report to compare with, question by question", metavar="PATH"),

@@ -47,6 +47,8 @@ class Summary:
     subjects: dict[str, Tally] = field(default_factory=dict)
     categories: dict[str, Tally] = field(default_factory=dict)
     overall: Tally = field(default_factory=Tally)
+    first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
+    first_not_letter: int = 0  # ... and where it was not a choice letter
 
     @property
     def subject_average(self) -> float | None:
@@ -78,6 +80,8 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
         for tally in (summary.subjects.setdefault(subject, Tally()),
                       summary.categories.setdefault(category_of(subject), Tally()), summary.overall):
             tally.add(kind)
+    known = [r for r in latest.values() if "first_is_letter" in r]
+    summary.first_tokens, summary.first_not_letter = len(known), sum(not r["first_is_letter"] for r in known)
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
     return summary
@@ -109,6 +113,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> l
     o = summary.overall
     lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
                  f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
+    if summary.first_tokens:
+        lines.append(f"first token not a letter: {summary.first_not_letter} of {summary.first_tokens} questions "
+                     f"(the model wanted to say something else; the letters were read from its top tokens)")
     if o.errors:
         lines.append(f"{o.errors} questions errored (backend faults, not counted as wrong); "
                      f"re-run to retry them")
@@ -124,6 +131,8 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80) -> l
 
 def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict, comparison=None) -> dict:
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
+    if summary.first_tokens:
+        overall.update(first_tokens=summary.first_tokens, first_not_letter=summary.first_not_letter)
     report = {
         "overall": overall,
         "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
