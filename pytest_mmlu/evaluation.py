@@ -201,7 +201,7 @@ class Evaluation:
             self._ready[qid] = hit
         else:
             self._waiting[qid] = key
-            self.prefetcher().submit(position, key, (key, prompt, question.letters))
+            self.prefetcher().submit(position, key, (key, prompt, question.letters), group=question.subject)
 
     def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
         """The reply to one question, and whether it came from the cache."""
@@ -215,7 +215,8 @@ class Evaluation:
         if self._prefetcher is None:
             counts = self.per_server()
             servers, counts = lanes(self.backends(), counts, self.server_slots, self.workers)
-            self._prefetcher = Prefetcher(servers, counts, self._ask)
+            # threads pinned to server slots also keep to a subject: its shots stay cached in the slot
+            self._prefetcher = Prefetcher(servers, counts, self._ask, affinity=len(servers) > len(self.backends()))
         return self._prefetcher
 
     def _ask(self, backend, task: tuple[str, prompts.Prompt, tuple[str, ...]]) -> Reply:
