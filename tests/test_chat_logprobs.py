@@ -430,3 +430,11 @@ def test_real_chat_route_gives_letters_or_reasons(pytester, data, tmp_path, llam
         else:
             assert q["predicted"] == max(q["logprobs"], key=q["logprobs"].get)
     assert out["overall"]["first_not_letter"] == sum(not q["first_is_letter"] for q in out["questions"])
+
+
+def test_first_token_survives_the_cache_even_when_empty():
+    from pytest_mmlu.backends.base import Reply
+    for token in ("", "Sure", None):
+        reply = Reply(logprobs={"A": -1.0}, first_token=token)
+        assert Reply.from_json(json.loads(json.dumps(reply.to_json()))) == reply
+    assert "first_token" not in Reply(text="Answer: A").to_json()  # plain replies keep their old shape

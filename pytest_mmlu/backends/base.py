@@ -20,7 +20,9 @@ class Reply:
     first_token: str | None = None  # chat log-probabilities: the token the model actually put first
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, "", {})}
+        # an empty first token (the model stopped at once) is still an answer to "what came first"
+        return {k: v for k, v in asdict(self).items()
+                if v not in (None, False, "", {}) or (k == "first_token" and v is not None)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Reply":
