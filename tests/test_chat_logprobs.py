@@ -16,7 +16,7 @@ from pytest_mmlu.backends import SERVICES, BackendError, auth_headers, logprob_r
 from pytest_mmlu.concurrency import lanes, per_server
 from pytest_mmlu.prompts import Prompt, letter
 from pytest_mmlu.question import Question
-from pytest_mmlu.scoring.letters import letter_of, read_letters, spelled
+from pytest_mmlu.scoring.letters import letter_of, read_letters
 from pytest_mmlu.scoring.verdict import judge
 from pytest_mmlu.transport import Transport
 
