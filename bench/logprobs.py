@@ -102,7 +102,10 @@ def plugin_seconds(work: Path, args: list[str]) -> tuple[float, int, dict]:
     return wall, data["overall"]["total"] + data["overall"]["errors"], data
 
 
-def routes(work: Path, n_logprobs: int = 12, n_generate: int = 3) -> dict:
+GENERATE_TOKENS = 64  # the default 1024 lets the base model ramble for minutes per question here
+
+
+def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
     """Seconds per question for each route: the plugin's own run, minus nothing (start-up included,
     so few questions overstate it slightly); each route on the same questions."""
     data = realistic(work / "data", per_subject=n_logprobs)
@@ -113,7 +116,8 @@ def routes(work: Path, n_logprobs: int = 12, n_generate: int = 3) -> dict:
             for label, extra, n in (
                     ("server_completions_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=harness"], n_logprobs),
                     ("server_chat_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=letter"], n_logprobs),
-                    ("server_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}"], n_generate)):
+                    ("server_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
+                                         f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
                 wall, count, report = plugin_seconds(work, ["--mmlu-backend=llama", f"--mmlu-base-url={url}",
                                                             f"--mmlu-dataset={data}", "--mmlu-subject=astronomy",
                                                             "--mmlu-concurrency=1", *extra])
@@ -126,8 +130,8 @@ def routes(work: Path, n_logprobs: int = 12, n_generate: int = 3) -> dict:
             proc.terminate()
             proc.wait()
         for label, extra, n in (("in_process_logprobs", ["--mmlu-scoring=logprobs"], n_logprobs),
-                                ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}"],
-                                 n_generate)):
+                                ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
+                                                         f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
             wall, count, _ = plugin_seconds(work, ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}",
                                                    f"--mmlu-dataset={data}", "--mmlu-subject=astronomy", *extra])
             out[f"{name}_{label}_s_per_q"] = round(wall / count, 3)
@@ -167,16 +171,26 @@ print(json.dumps({"wall": time.perf_counter() - start, "n": len(texts),
 def fullset(work: Path, per_subject: int | None = None) -> dict:
     """The test set in logprobs scoring, in process, against a bare loop of forward passes over the
     same prompts (the physical limit: the plugin's own prefix reuse, no pytest, no plugin)."""
+    import resource
+
+    def cpu() -> float:  # children's CPU seconds: less disturbed than wall time on a shared machine
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     model = models()["gemma"]
     data = realistic(work / "data", per_subject=per_subject)
+    before = cpu()
     bare = subprocess.run([sys.executable, "-c", BARE, model, str(data)], env=ENV, capture_output=True, text=True,
                           check=True)
+    bare_cpu, before = cpu() - before, cpu()
     bare = json.loads(bare.stdout.strip().splitlines()[-1])
     wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
                                  f"--mmlu-model={model}", f"--mmlu-dataset={data}"], work)
+    plugin_cpu = cpu() - before
     return {"questions": bare["n"], "plugin_s": round(wall, 1), "bare_loop_s": round(bare["wall"], 1),
-            "ratio": round(wall / bare["wall"], 3), "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"],
-            "plugin_s_per_q": round(wall / bare["n"], 4)}
+            "ratio": round(wall / bare["wall"], 3), "plugin_cpu_s": round(plugin_cpu, 1),
+            "bare_cpu_s": round(bare_cpu, 1), "cpu_ratio": round(plugin_cpu / bare_cpu, 3),
+            "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "plugin_s_per_q": round(wall / bare["n"], 4)}
 
 
 UNPINNED = "bench_unpinned"  # a -p plugin module: requests not pinned to slots, no subject affinity
