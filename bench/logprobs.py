@@ -26,7 +26,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from bench import ENV, TOTAL, free_port, timed_pytest  # noqa: E402
+from bench import ENV, TOTAL, _per_question, free_port, timed_pytest  # noqa: E402
 from datafolders import write_hub_layout  # noqa: E402
 
 from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
@@ -94,20 +94,23 @@ def python_server(model: str):
     return url, proc
 
 
-def plugin_seconds(work: Path, args: list[str]) -> tuple[float, int, dict]:
-    """Wall seconds of a plugin run, its question count, and its report."""
-    report = work / f"r{time.monotonic_ns()}.json"
-    wall, _, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-report={report}", *args], work)
+def plugin_seconds(work: Path, args: list[str], per_question: bool = False) -> tuple[float, int, dict]:
+    """Wall seconds of a plugin run (or, with per_question, the mean item time from JUnit, the first
+    item left out: it loads the model), its question count, and its report."""
+    report, junit = work / f"r{time.monotonic_ns()}.json", work / f"j{time.monotonic_ns()}.xml"
+    wall, _, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-report={report}",
+                               f"--junitxml={junit}", *args], work)
     data = json.loads(report.read_text())
-    return wall, data["overall"]["total"] + data["overall"]["errors"], data
+    count = data["overall"]["total"] + data["overall"]["errors"]
+    return (_per_question(junit, True) if per_question else wall), count, data
 
 
 GENERATE_TOKENS = 64  # the default 1024 lets the base model ramble for minutes per question here
 
 
 def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
-    """Seconds per question for each route: the plugin's own run, minus nothing (start-up included,
-    so few questions overstate it slightly); each route on the same questions."""
+    """Seconds per question for each route, from the plugin's own items (JUnit times), one request at a
+    time; each route on the same questions."""
     data = realistic(work / "data", per_subject=n_logprobs)
     out = {}
     for name, model in models().items():
@@ -120,8 +123,8 @@ def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
                                          f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
                 wall, count, report = plugin_seconds(work, ["--mmlu-backend=llama", f"--mmlu-base-url={url}",
                                                             f"--mmlu-dataset={data}", "--mmlu-subject=astronomy",
-                                                            "--mmlu-concurrency=1", *extra])
-                out[f"{name}_{label}_s_per_q"] = round(wall / count, 3)
+                                                            "--mmlu-concurrency=1", *extra], per_question=True)
+                out[f"{name}_{label}_s_per_q"] = round(wall, 3)
                 if "first_tokens" in report["overall"]:
                     out[f"{name}_chat_first_not_letter"] = (f"{report['overall']['first_not_letter']}"
                                                             f"/{report['overall']['first_tokens']}")
@@ -133,8 +136,9 @@ def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
                                 ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
                                                          f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
             wall, count, _ = plugin_seconds(work, ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}",
-                                                   f"--mmlu-dataset={data}", "--mmlu-subject=astronomy", *extra])
-            out[f"{name}_{label}_s_per_q"] = round(wall / count, 3)
+                                                   f"--mmlu-dataset={data}", "--mmlu-subject=astronomy", *extra],
+                                              per_question=True)
+            out[f"{name}_{label}_s_per_q"] = round(wall, 3)
     return out
 
 
