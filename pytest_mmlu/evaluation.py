@@ -10,8 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import prompts
-from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, make_backend,
-                       needs_key)
+from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, logprob_route,
+                       make_backend, needs_key)
+from .concurrency import lanes, per_server
 from .cache import ReplyCache, cache_key
 from .data import open_source
 from .judging import Judging, JudgeSetupError, check_options
@@ -41,13 +42,26 @@ class Evaluation:
         self.service = settings.service
         self.scoring = settings.scoring or self.service.scorings[0]
         if self.scoring not in self.service.scorings:
+            if self.scoring == "logprobs" and self.service.no_logprobs:
+                raise SetupError(self.service.no_logprobs)
             raise SetupError(f"the {self.service.name} backend cannot do {self.scoring} scoring "
                              f"(it can: {', '.join(self.service.scorings)})")
+        first_url = settings.base_urls[0] if settings.base_urls else None
+        # logprobs: `completions` reads ' A' after the harness prompt, `chat` the first token of a reply
+        self.route = logprob_route(self.service, first_url, settings.prompt) if self.scoring == "logprobs" else None
         self.max_tokens = settings.max_tokens or self.service.max_tokens
         self.concurrency = settings.concurrency or self.service.concurrency
+        self.server_slots: list[int | None] = []  # per server, as each says (/props total_slots)
+        self.workers = (1, 0)  # processes sharing the servers, and this one's index (xdist)
         self.source = open_source(settings.dataset, settings.language)
-        # harness for logprobs, instruct for generate; a dataset may bring its own (MMLU-Pro's)
-        self.prompt_format = settings.prompt or self.source.default_prompt(self.scoring)
+        # harness for logprobs (letter on a chat route), instruct for generate; a dataset may bring its own
+        self.prompt_format = settings.prompt or ("letter" if self.route == "chat"
+                                                 else self.source.default_prompt(self.scoring))
+        if self.route and self.route not in self.service.logprob_routes:
+            raise SetupError(f"the {self.service.name} backend gives log-probabilities on its "
+                             f"{' and '.join(self.service.logprob_routes)} route only; --mmlu-prompt="
+                             f"{self.prompt_format} needs the {self.route} route "
+                             f"(letter: chat; harness, instruct: completions)")
         self.extraction = self.source.extraction(self.prompt_format)  # which rules read the replies
         self.key = None
         if self.service.key_env:
@@ -152,6 +166,12 @@ class Evaluation:
             self.model_id = self.model_id or model_id
             if self.cache is not None and model_id:  # so that offline runs find the same replies
                 self.cache.put_meta(self._model_meta(getattr(backend, "base_url", None)), model_id)
+            if self.route == "chat" and hasattr(backend, "check_logprobs"):
+                try:
+                    backend.check_logprobs()
+                except BackendError as exc:
+                    raise SetupError(str(exc)) from None
+        self.server_slots = [getattr(b, "slots", None) for b in self.backends()]
 
     def _model_meta(self, url: str | None) -> str:
         return f"served_model {self.service.name} {url} {self.settings.model or ''}"
@@ -186,6 +206,8 @@ class Evaluation:
         material = {"v": 1, **self._identity_cached(), "scoring": self.scoring}
         if self.scoring == "logprobs":
             material["prompt"] = prompt.text
+            if self.route == "chat":
+                material.update(route="chat", messages=list(prompt.messages))
         else:
             material.update(messages=list(prompt.messages), max_tokens=self.max_tokens,
                             temperature=self.settings.temperature)
@@ -227,7 +249,7 @@ class Evaluation:
             self._waiting[qid] = key
             if self.judge is not None:
                 self._for_judge[key] = (position, question)
-            self.prefetcher().submit(position, key, (key, prompt, question.letters))
+            self.prefetcher().submit(position, key, (key, prompt, question.letters), group=question.subject)
 
     def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
         """The reply to one question, and whether it came from the cache."""
@@ -243,7 +265,10 @@ class Evaluation:
 
     def prefetcher(self) -> Prefetcher:
         if self._prefetcher is None:
-            self._prefetcher = Prefetcher(self.backends(), self.concurrency, self._ask)
+            counts = self.per_server()
+            servers, counts = lanes(self.backends(), counts, self.server_slots, self.workers)
+            # threads pinned to server slots also keep to a subject: its shots stay cached in the slot
+            self._prefetcher = Prefetcher(servers, counts, self._ask, affinity=len(servers) > len(self.backends()))
         return self._prefetcher
 
     def _ask(self, backend, task: tuple[str, prompts.Prompt, tuple[str, ...]]) -> Reply:
@@ -251,15 +276,18 @@ class Evaluation:
         questions to the others; a rejected key, or the last server gone, stops the run."""
         key, prompt, letters = task
         servers = self.backends()
-        index = next(i for i, b in enumerate(servers) if b is backend)
+        # a request thread may hold a view of its server pinned to one slot (concurrency.lanes)
+        index = next(i for i, b in enumerate(servers)
+                     if b is backend or getattr(b, "base_url", None) == getattr(backend, "base_url", b))
         while True:
             with self._lock:
                 if self.stopped:
                     raise self.stopped.again()
                 if index in self._gone:
                     index = next(i for i in range(len(servers)) if i not in self._gone)
+                    backend = servers[index]
             try:
-                reply = self._ask_once(servers[index], prompt, letters)
+                reply = self._ask_once(backend, prompt, letters)
                 break
             except KeyRejected as exc:
                 with self._lock:
@@ -298,12 +326,19 @@ class Evaluation:
         return self.judge.reading(position, question, reply)
 
     def _ask_once(self, backend, prompt: prompts.Prompt, letters: tuple[str, ...]) -> Reply:
+        if self.route == "chat":
+            return backend.score_chat(prompt, letters)
         if self.scoring == "logprobs":
             return backend.score(prompt, letters)
         return backend.generate(prompt, self.max_tokens, self.settings.temperature)
 
     def _where(self, index: int) -> str:
         return getattr(self.backends()[index], "base_url", None) or "in process"
+
+    def per_server(self) -> list[int]:
+        """Requests in flight per server from this process: --mmlu-concurrency, else the server's slots."""
+        return per_server(len(self.backends()), self.settings.concurrency, self.server_slots,
+                          self.service.concurrency, self.workers[0])
 
     def stop(self) -> None:
         if self.judge is not None:

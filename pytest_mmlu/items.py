@@ -7,6 +7,7 @@ import pytest
 from .backends import BackendError
 from .faults import NotCached, RunStop, one_line, short_repr
 from .question import Question
+from .scoring.letters import letter_of
 from .scoring.verdict import Verdict, describe_failure, judge
 
 REPLY_CHARS = 500
@@ -118,6 +119,9 @@ class QuestionItem(pytest.Item):
             extra["logprobs"] = self.reply.logprobs
         if reading is not None:
             extra.update(reading.record())
+        if self.reply.first_token is not None:  # chat log-probabilities: what the model put first
+            extra["first_token"] = self.reply.first_token
+            extra["first_is_letter"] = letter_of(self.reply.first_token, self.question.letters) is not None
         self._record("passed" if passed else "failed", **extra)
         if not passed:
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))

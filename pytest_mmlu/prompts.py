@@ -14,7 +14,7 @@ from typing import Sequence
 from .question import Question
 from .subjects import pretty
 
-FORMATS = ("harness", "instruct", "mmlu-pro")
+FORMATS = ("harness", "instruct", "mmlu-pro", "letter")
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,25 @@ def mmlu_pro(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return Prompt.single(header + "".join(_pro_example(s, True) for s in shots) + _pro_example(q, False))
 
 
-BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro}
+
+
+LETTER_INSTRUCTION = (
+    "The following is a multiple choice question about {subject}. "
+    "Reply with the letter of the correct answer ({letters}) alone, nothing else."
+)
+
+
+def letter(q: Question, shots: Sequence[Question] = ()) -> Prompt:
+    """For chat log-probabilities: the first token of the reply should be the letter itself."""
+    letters = ", ".join(q.letters[:-1]) + f" or {q.letters[-1]}"
+    parts = [LETTER_INSTRUCTION.format(subject=pretty(q.subject), letters=letters)]
+    # shots first, question last: a subject's prompts share the longest prefix (server prompt caches)
+    parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
+    parts.append(_body(q) + "\nAnswer:")
+    return Prompt.single("\n\n".join(parts))
+
+
+BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro, "letter": letter}
 
 
 def build(fmt: str, q: Question, shots: Sequence[Question] = ()) -> Prompt:

@@ -23,6 +23,7 @@ from . import interrupts
 from .faults import KEY, find_stop, stop_block
 from .items import QuestionItem
 from .judging import JudgeSetupError
+from .concurrency import describe as describe_concurrency
 from .lookahead import upcoming
 from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
@@ -31,6 +32,8 @@ from .report.summary import render, summarize, to_report
 __all__ = ["Run", "SetupError"]
 
 MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
+ROUTES = {"completions": " (completions: the next token after the prompt)",
+          "chat": " (chat: the first token of the reply)"}
 STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError,
                   JudgeSetupError)
 
@@ -55,12 +58,14 @@ class Run:
         self._horizon = 0  # without xdist: every position below this was handed over
         try:
             self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
+            self.evaluation.workers = self._workers()
             if self.is_worker:
                 self.evaluation.model_id = config.workerinput.get("mmlu_model_id")
                 if self.evaluation.judge is not None:
                     self.evaluation.judge.model_id = config.workerinput.get("mmlu_judge_model_id")
                 if config.workerinput.get("mmlu_offline"):
                     self.evaluation.go_offline()
+                self.evaluation.server_slots = config.workerinput.get("mmlu_slots") or []
             else:
                 self._check_at_start()
         except STARTUP_ERRORS as exc:
@@ -68,6 +73,15 @@ class Run:
         if self.is_controller:
             config.pluginmanager.register(self.scoreboard, "mmlu-scoreboard")
         self._sigint = interrupts.listen() if self.is_controller else None
+
+    def _workers(self) -> tuple[int, int]:
+        """Processes sharing the servers, and this one's index (they split a server's slots)."""
+        if self.is_worker:
+            wid = str(self.config.workerinput.get("workerid", "gw0"))
+            index = int(wid[2:]) if wid[2:].isdigit() else 0
+            return int(self.config.workerinput.get("workercount", 1)), index
+        n = getattr(self.config.option, "numprocesses", None)
+        return (n if isinstance(n, int) and n > 0 else 1), 0
 
     def _cache_dir(self) -> Path | None:
         if self.settings.no_cache:
@@ -116,6 +130,7 @@ class Run:
     def for_workers(self) -> dict:
         judge = self.evaluation.judge
         return {"mmlu_model_id": self.evaluation.model_id, "mmlu_offline": self.evaluation.offline,
+                "mmlu_slots": self.evaluation.server_slots,
                 "mmlu_judge_model_id": judge.model_id if judge is not None else None}
 
     def selected_ids(self, nodeids) -> None:
@@ -138,8 +153,9 @@ class Run:
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
-            f"mmlu: scoring {ev.scoring}; prompt {ev.prompt_format}; concurrency {ev.concurrency} "
-            f"per process; cache {cache}",
+            f"mmlu: scoring {ev.scoring}{ROUTES.get(ev.route, '')}; prompt {ev.prompt_format}; "
+            f"concurrency {describe_concurrency(ev.per_server(), s.concurrency, ev.server_slots, ev.workers[0])}; "
+            f"cache {cache}",
         ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
             + ([f"mmlu: {describe(self.redux[1])}"] if self.redux else []) \
             + ([ev.judge.describe()] if ev.judge is not None else [])
@@ -161,7 +177,7 @@ class Run:
 
     def prefetch(self, item: QuestionItem) -> None:
         ev = self.evaluation
-        window = max(2, 8 * ev.concurrency * max(1, len(ev.settings.base_urls)))
+        window = max(2, 8 * sum(ev.per_server()))
         items = item.session.items
         if self.is_worker:
             positions = [p for p in upcoming(item, item.position, window) if p not in self._submitted]
@@ -222,7 +238,7 @@ class Run:
                 "served_model": ev.model_id,
                 "base_urls": [public_url(u) for u in s.base_urls], "dataset": ev.source.describe(),
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
-                "scoring": ev.scoring, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
+                "scoring": ev.scoring, "logprob_route": ev.route, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
                 "pytest_mmlu": __version__, "language": ev.source.language, "dataset_notes": ev.source.notes(s.shots),
                 "redux": self.redux[1] if self.redux else None,

@@ -99,8 +99,10 @@ OPTIONS = (
            "letter in one forward pass (default: the backend's best)",
            _choice(SCORINGS, "scoring"), metavar="generate|logprobs"),
     Option("prompt", "prompt format: harness (lm-evaluation-harness's MMLU prompt), instruct "
-           "(asks for 'Answer: X') or mmlu-pro (MMLU-Pro's official CoT prompt); default: harness for "
-           "logprobs, instruct for generate (mmlu-pro for MMLU-Pro data)",
+           "(asks for 'Answer: X'), mmlu-pro (MMLU-Pro's official CoT prompt) or letter (asks for the "
+           "letter alone; with logprobs scoring, reads the first token of a chat reply); default: harness "
+           "for logprobs where a completions endpoint serves, else letter; instruct for generate; mmlu-pro "
+           "for MMLU-Pro data",
            _choice(FORMATS, "prompt format"), metavar="|".join(FORMATS)),
     Option("min-accuracy", "a gate: [SCOPE=]VALUE, overall or for a subject or category, "
            "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE"),

@@ -648,3 +648,149 @@ class Listener:
 
     def __exit__(self, *exc):
         self.close()
+# -- first-token log-probabilities (chat log-probability scoring) ------------------------------------
+# A first-token model: prompt -> the top first tokens as (token, log-probability), best first.
+
+RECORDED = __import__("pathlib").Path(__file__).parent / "recorded"
+
+
+def first_tokens(letter: str | Callable[[str], str], *, lead: str | None = None, spell: str = "{}",
+                 letters: str = "ABCD", hidden: bool = False) -> Callable[[str], list[tuple[str, float]]]:
+    """A chat model that means `letter` (or answerer(prompt)'s letter): its letter spelled `spell`
+    (`{}`, ` {}`, `▁{}`...), the others below it; with `lead`, a word it would rather begin with;
+    `hidden`: no letter at all among its top tokens."""
+    def top(prompt: str) -> list[tuple[str, float]]:
+        chosen = letter if isinstance(letter, str) else letter_of(letter(prompt))
+        out = [] if lead is None else [(lead, -0.4)]
+        if not hidden:
+            out += [(spell.format(x), (-0.9 if lead else -0.2) if x == chosen else -2.6 - i * 0.4)
+                    for i, x in enumerate(letters)]
+        out += [(w, -5.0 - i * 0.3) for i, w in enumerate(("To", "This", "Sure", "I", "Let"))]
+        return sorted(out, key=lambda p: -p[1])
+    return top
+
+
+def _bytes(token: str) -> list[int]:
+    return list(token.encode())
+
+
+class ChatLogprobsFake(OpenAIFake):
+    """OpenAI-compatible chat with `logprobs`/`top_logprobs` (OpenAI, DeepSeek, vLLM): the first token's
+    top log-probabilities at choices[0].logprobs.content[0].top_logprobs."""
+
+    def __init__(self, flavour="openai", first=None, *, refuse: str | None = None, **kw):
+        self.first = first or first_tokens("A")
+        self.refuse = refuse  # a model that answers log-probability requests with this 400 message
+        super().__init__(flavour, **kw)
+
+    def route(self, req):
+        body = req.body or {}
+        if req.method == "POST" and req.path.endswith("/chat/completions") and body.get("logprobs"):
+            if self.refuse:
+                return 400, _oai_error(self.refuse, "invalid_request_error", "invalid_request_error")
+            top = self.first(self.prompt_of(req))[: int(body.get("top_logprobs") or 0)]
+            reply = self.render(req, top[0][0] if top else "", finish="length")
+            entries = [{"token": t, "logprob": lp, "bytes": _bytes(t)} for t, lp in top]
+            content = [{**entries[0], "top_logprobs": entries}] if entries else []
+            reply["choices"][0]["logprobs"] = {"content": content, "refusal": None}
+            return 200, reply
+        return super().route(req)
+
+
+class LlamaServerFake(FakeService):
+    """llama.cpp's C++ llama-server, answering with the shapes recorded from a real one (tests/recorded/):
+    /v1/models, /props (total_slots), /health, completions and chat with log-probabilities.
+    With `first=None` the recorded top log-probabilities are served verbatim."""
+
+    errors = FLAVOURS["llama"]["errors"]
+
+    def __init__(self, first=None, *, slots: int = 4, next_tokens=None, **kw):
+        self.first = first  # chat route: prompt -> top first tokens
+        self.next_tokens = next_tokens  # completions route: prompt -> top next tokens
+        self.slots = slots
+        self.recorded = {p.stem: json.loads(p.read_text()) for p in (RECORDED / "llama-server").glob("*.json")}
+        super().__init__("A", **kw)
+
+    def prompt_of(self, req):
+        return OpenAIFake.prompt_of(self, req)
+
+    def render(self, req, text, **shape):
+        body = json.loads(json.dumps(self.recorded["v1_chat_completions"]))
+        body["choices"][0]["message"]["content"] = text
+        return body
+
+    def _with_top(self, name: str, top) -> dict:
+        body = json.loads(json.dumps(self.recorded[name]))  # a deep copy of the recording
+        choice = body["choices"][0]
+        if top is not None:
+            entries = [{"id": 1000 + i, "token": t, "bytes": _bytes(t), "logprob": lp} for i, (t, lp) in enumerate(top)]
+            choice["logprobs"]["content"] = [{**entries[0], "top_logprobs": entries}]
+            if "message" in choice:
+                choice["message"]["content"] = top[0][0]
+            else:
+                choice["text"] = top[0][0]
+        return body
+
+    def route(self, req):
+        body = req.body or {}
+        if req.method == "GET" and req.path == "/v1/models":
+            return 200, self.recorded["v1_models"]
+        if req.method == "GET" and req.path == "/props":
+            return 200, {**self.recorded["props"], "total_slots": self.slots}
+        if req.method == "GET" and req.path == "/health":
+            return 200, self.recorded["health"]
+        if req.method == "POST" and req.path == "/v1/chat/completions":
+            if body.get("logprobs"):
+                top = None if self.first is None else self.first(self.prompt_of(req))
+                return 200, self._with_top("v1_chat_completions_logprobs", top)
+            return 200, self.render(req, "A. Berlin")
+        if req.method == "POST" and req.path == "/v1/completions":
+            top = None if self.next_tokens is None else self.next_tokens(self.prompt_of(req))
+            return 200, self._with_top("v1_completions_logprobs", top)
+        return 404, self.errors["not_found"][1]
+
+
+class OllamaLogprobsFake(OllamaFake):
+    """Ollama 0.12.11 or later: /api/chat with `logprobs` answers a top-level `logprobs` list."""
+
+    def __init__(self, first=None, **kw):
+        self.first = first or first_tokens("A")
+        super().__init__(**kw)
+
+    def route(self, req):
+        if req.method == "GET" and req.path == "/api/version":
+            return 200, {"version": "0.12.11"}
+        code, body = super().route(req)
+        if code == 200 and req.path == "/api/chat" and (req.body or {}).get("logprobs"):
+            top = self.first(self.prompt_of(req))[: int(req.body.get("top_logprobs") or 0)]
+            entries = [{"token": t, "logprob": lp, "bytes": _bytes(t)} for t, lp in top]
+            body["message"]["content"] = top[0][0] if top else ""
+            body["done_reason"] = "length"
+            body["logprobs"] = [{**entries[0], "top_logprobs": entries}] if entries else []
+        return code, body
+
+
+class GeminiLogprobsFake(GeminiFake):
+    """Gemini with `responseLogprobs`: candidates[0].logprobsResult.topCandidates / chosenCandidates;
+    models in `refusing` answer 400 "Logprobs is not enabled for models/X"."""
+
+    def __init__(self, first=None, *, refusing: tuple[str, ...] = ("gemini-2.5-flash",), **kw):
+        self.first = first or first_tokens("A", spell="{}")
+        self.refusing = refusing
+        super().__init__(**kw)
+
+    def route(self, req):
+        config = (req.body or {}).get("generationConfig") or {}
+        model = self.model_in_path(req)
+        if req.method == "POST" and config.get("responseLogprobs") and self.knows(model):
+            if model in self.refusing:
+                return 400, _google_error(400, "INVALID_ARGUMENT", f"Logprobs is not enabled for models/{model}")
+            top = self.first(self.prompt_of(req))[: int(config.get("logprobs") or 0)]
+            body = self.render(req, top[0][0] if top else "", finish="MAX_TOKENS")
+            cands = [{"token": t, "tokenId": 236000 + i, "logProbability": lp} for i, (t, lp) in enumerate(top)]
+            body["candidates"][0]["logprobsResult"] = {"topCandidates": [{"candidates": cands}],
+                                                       "chosenCandidates": cands[:1],
+                                                       "logProbabilitySum": cands[0]["logProbability"] if cands else 0}
+            body["candidates"][0]["avgLogprobs"] = cands[0]["logProbability"] if cands else 0
+            return 200, body
+        return super().route(req)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pytest_mmlu.scheduler import Prefetcher
+from pytest_mmlu.scheduler import Prefetcher, pick
 
 
 def test_in_flight_is_bounded_per_server_and_results_match():
@@ -77,3 +77,33 @@ def test_stop_fails_what_was_not_started():
     assert pre.wait("k0") == 0
     with pytest.raises(InterruptedError):
         pre.wait("k4")
+
+
+@pytest.mark.parametrize("groups, mine, others, expected", [
+    (["A", "A", "B", "C"], "B", {"A"}, 2),  # its own subject first, though A comes first in the run
+    (["A", "A", "B", "C"], None, {"A"}, 2),  # a free thread takes a subject no one is on
+    (["A", "A", "B", "C"], "Z", {"A", "B"}, 3),  # its subject is done: the first unclaimed one
+    (["A", "A"], "B", {"A"}, 0),  # only claimed work left: help, do not idle
+    (["A", "B"], None, set(), 0),
+])
+def test_which_question_a_thread_takes_next(groups, mine, others, expected):
+    assert pick(groups, mine, others) == expected
+
+
+def test_with_affinity_every_question_is_answered_once():
+    done = []
+    pre = Prefetcher(["s1", "s2"], 2, lambda server, task: done.append(task) or task, affinity=True)
+    for i in range(40):
+        pre.submit(i, f"k{i}", i, group=f"subject{i // 7}")
+    assert [pre.wait(f"k{i}") for i in range(40)] == list(range(40))
+    assert sorted(done) == list(range(40))
+    pre.stop()
+
+
+def test_with_affinity_no_thread_idles_while_work_waits():
+    done = []
+    pre = Prefetcher(["s"], 3, lambda server, task: done.append(task) or task, affinity=True)
+    for i in range(12):
+        pre.submit(i, f"k{i}", i, group="only-subject")
+    assert [pre.wait(f"k{i}") for i in range(12)] == list(range(12))
+    pre.stop()

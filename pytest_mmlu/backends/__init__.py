@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .base import Backend, BackendError, BadReply, KeyRejected, Reply, Unreachable
 
 __all__ = ["SERVICES", "Service", "Backend", "BackendError", "BadReply", "KeyRejected",
-           "Reply", "Unreachable", "make_backend", "normalise_url"]
+           "Reply", "Unreachable", "logprob_route", "make_backend", "normalise_url"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Service:
     reasoning_field: str | None = None  # where a reasoning model puts its thoughts
     served_model_id: bool = False  # ask the server which model it serves (for the cache key)
     key_header: str = "Authorization"  # where the key travels: never in a URL
+    logprob_routes: tuple[str, ...] = ()  # where logprobs scoring can read letters: completions, chat
+    no_logprobs: str | None = None  # why this service cannot do logprobs scoring, said at start
+    server_slots: bool = False  # llama.cpp: ask /props how many requests it serves at once; pin slots
 
 
 PROTOCOL_CLASSES = {
@@ -42,21 +45,41 @@ OPENAI_DEFAULT = "https://api.openai.com"
 
 SERVICES: dict[str, Service] = {s.name: s for s in (
     Service("llama", "openai_chat", "http://localhost:8080", None,
-            scorings=("logprobs", "generate"), concurrency=4, served_model_id=True),
+            scorings=("logprobs", "generate"), concurrency=4, served_model_id=True,
+            logprob_routes=("completions", "chat"), server_slots=True),
     Service("openai", "openai_chat", OPENAI_DEFAULT, "gpt-4o-mini", key_env="OPENAI_API_KEY",
-            scorings=("generate", "logprobs"), concurrency=16, served_model_id=False),
-    Service("ollama", "ollama", "http://localhost:11434", "mistral:7b", concurrency=4),
+            scorings=("generate", "logprobs"), concurrency=16, served_model_id=False,
+            logprob_routes=("completions", "chat")),
+    Service("ollama", "ollama", "http://localhost:11434", "mistral:7b", concurrency=4,
+            scorings=("generate", "logprobs"), logprob_routes=("chat",)),
     Service("deepseek", "openai_chat", "https://api.deepseek.com", "deepseek-chat",
-            key_env="DEEPSEEK_API_KEY", key_required=True, concurrency=16),
+            key_env="DEEPSEEK_API_KEY", key_required=True, concurrency=16,
+            scorings=("generate", "logprobs"), logprob_routes=("chat",)),
     Service("deepseek-r1", "openai_chat", "https://api.deepseek.com", "deepseek-reasoner",
             key_env="DEEPSEEK_API_KEY", key_required=True, concurrency=16, max_tokens=8192,
-            reasoning_field="reasoning_content"),
+            reasoning_field="reasoning_content",
+            no_logprobs="deepseek-reasoner gives no log-probabilities (DeepSeek's API refuses them); "
+                        "use --mmlu-scoring=generate, or --mmlu-backend=deepseek for deepseek-chat"),
     Service("gemini", "gemini", "https://generativelanguage.googleapis.com", "gemini-1.5-flash",
-            key_env="GEMINI_API_KEY", key_required=True, concurrency=8, key_header="x-goog-api-key"),
+            key_env="GEMINI_API_KEY", key_required=True, concurrency=8, key_header="x-goog-api-key",
+            scorings=("generate", "logprobs"), logprob_routes=("chat",)),
     Service("mistral", "openai_chat", "https://api.mistral.ai", "mistral-small-latest",
-            key_env="MISTRAL_API_KEY", key_required=True, concurrency=8),
-    Service("llama-cpp", "llama_cpp", None, None, scorings=("logprobs", "generate"), concurrency=1),
+            key_env="MISTRAL_API_KEY", key_required=True, concurrency=8,
+            no_logprobs="Mistral's API has no log-probabilities; use --mmlu-scoring=generate"),
+    Service("llama-cpp", "llama_cpp", None, None, scorings=("logprobs", "generate"), concurrency=1,
+            logprob_routes=("completions",)),
 )}
+
+
+def logprob_route(service: Service, base_url: str | None, prompt_format: str | None) -> str:
+    """Where logprobs scoring reads its letters: `completions` (harness prompt, lm-evaluation-harness
+    parity) wherever a completions endpoint serves, else `chat` (the `letter` prompt, first token).
+    OpenAI's own API serves its chat models on the chat route only."""
+    if prompt_format is not None:
+        return "chat" if prompt_format == "letter" else "completions"
+    if "completions" in service.logprob_routes and base_url != OPENAI_DEFAULT:
+        return "completions"
+    return "chat"
 
 
 def normalise_url(url: str) -> str:

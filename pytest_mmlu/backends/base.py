@@ -17,9 +17,12 @@ class Reply:
     reasoning: str | None = None  # reasoning kept for the report, never parsed as the answer
     truncated: bool = False  # cut off by the token limit
     note: str | None = None  # why there is no answer (safety block, no candidates...)
+    first_token: str | None = None  # chat log-probabilities: the token the model actually put first
 
     def to_json(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, False, "", {})}
+        # an empty first token (the model stopped at once) is still an answer to "what came first"
+        return {k: v for k, v in asdict(self).items()
+                if v not in (None, False, "", {}) or (k == "first_token" and v is not None)}
 
     @classmethod
     def from_json(cls, data: dict) -> "Reply":
@@ -53,6 +56,9 @@ class Backend(Protocol):
 
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         """Next-token log-probabilities of ' A'..' D' after the prompt, in one forward pass."""
+
+    def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
+        """Letter scores from the first token of a chat reply's top log-probabilities (scoring/letters.py)."""
 
     def close(self) -> None:
         ...

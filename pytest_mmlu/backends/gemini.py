@@ -7,12 +7,14 @@ the question is counted as unparsed and the reason is kept for the report.
 from __future__ import annotations
 
 from ..prompts import Prompt
+from ..scoring.letters import read_letters
 from ..transport import Transport
 from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
 
 WITHHELD = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 # Gemini answers a bad key with 400 INVALID_ARGUMENT, not 401
 KEY_REJECTED = ("API_KEY_INVALID", "API key not valid", "API key expired")
+TOP_K = 20
 
 
 class Gemini:
@@ -42,7 +44,38 @@ class Gemini:
         return self._reply(data)
 
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
-        raise BackendError("Gemini gives no next-token log-probabilities here; use --mmlu-scoring=generate")
+        raise BackendError("Gemini gives log-probabilities on generated replies only: use --mmlu-prompt=letter "
+                           "with --mmlu-scoring=logprobs, or --mmlu-scoring=generate")
+
+    def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
+        payload = {"contents": [{"role": "user", "parts": [{"text": prompt.text}]}],
+                   "generationConfig": {"temperature": 0, "maxOutputTokens": 1,
+                                        "responseLogprobs": True, "logprobs": TOP_K}}
+        try:
+            data = self.transport.post_json(self._url(":generateContent"), payload)
+        except BackendError as exc:
+            raise self._mapped(exc) from None
+        reply = self._reply(data)
+        if reply.note:  # withheld: no letter, the reason kept
+            return reply
+        result = data["candidates"][0].get("logprobsResult")
+        if not isinstance(result, dict):
+            raise BadReply(f"reply from {self._url()} has no logprobsResult; does {self.model} give "
+                           f"log-probabilities?")
+        steps, chosen = result.get("topCandidates") or [], result.get("chosenCandidates") or []
+        if not steps:
+            return Reply(text=reply.text, first_token="", note="the model generated no token")
+        top = steps[0].get("candidates") if isinstance(steps[0], dict) else None
+        if not isinstance(top, list) or not all(isinstance(c, dict) and "token" in c for c in top):
+            raise BadReply(f"reply from {self._url()} has logprobsResult of an unknown shape")
+        first = chosen[0].get("token") if chosen and isinstance(chosen[0], dict) else None
+        reading = read_letters(((c["token"], c.get("logProbability", float("-inf"))) for c in top), letters,
+                               first_token=first, k=TOP_K)
+        return Reply(text=reply.text, logprobs=reading.scores, first_token=reading.first_token, note=reading.note)
+
+    def check_logprobs(self) -> None:
+        """At start: one tiny request, so a model that refuses log-probabilities stops the run once."""
+        self.score_chat(Prompt.single("Reply with the letter A."), ("A", "B"))
 
     def close(self) -> None:
         pass
@@ -58,6 +91,9 @@ class Gemini:
             return KeyRejected(text)
         if text.startswith("HTTP 404 "):
             return BackendError(f"Gemini model {self.model} not found at {self.base_url}")
+        if text.startswith("HTTP 400 ") and "Logprobs is not enabled" in text:
+            return BackendError(f"Gemini model {self.model} gives no log-probabilities (\"Logprobs is not "
+                                f"enabled\"); use another model or --mmlu-scoring=generate")
         return exc
 
     def _reply(self, data) -> Reply:

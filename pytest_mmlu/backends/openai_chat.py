@@ -1,13 +1,20 @@
 """OpenAI-compatible services: llama.cpp's server, vLLM, OpenAI, DeepSeek, Mistral, Ollama's /v1.
 
-Chat completions for `generate`; completions with `logprobs` for `logprobs`.
+Chat completions for `generate`; completions with `logprobs` for `logprobs` (the harness route), or
+chat completions with `logprobs`/`top_logprobs` and one output token (the chat route, `score_chat`).
+llama.cpp's server also says how many requests it serves at once (`/props` `total_slots`).
 """
 
 from __future__ import annotations
 
+import copy
+
 from ..prompts import Prompt
+from ..scoring.letters import read_letters
 from ..transport import Transport
 from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+
+TOP_K = 20  # the most OpenAI, DeepSeek and vLLM (by default) give
 
 
 class OpenAIChat:
@@ -17,6 +24,14 @@ class OpenAIChat:
         self.base_url = base_url
         self.model = model
         self.transport = transport
+        self.slots: int | None = None  # llama.cpp: requests the server serves at once, from /props
+        self.slot: int | None = None  # llama.cpp: the slot this view's requests are pinned to
+
+    def on_slot(self, slot: int) -> "OpenAIChat":
+        """The same server, with every request pinned to one of its slots (`id_slot`)."""
+        view = copy.copy(self)
+        view.slot = slot
+        return view
 
     def probe(self) -> str | None:
         """One cheap request before the run: is the server there, is the key accepted?
@@ -29,16 +44,33 @@ class OpenAIChat:
             raise
         except BackendError:
             return None  # a server without /v1/models can still answer completions
+        if self.service.server_slots:
+            self.slots = self._total_slots()
         models = data.get("data") if isinstance(data, dict) else None
         if models and isinstance(models[0], dict):
             return models[0].get("id")
         return None
+
+    def _total_slots(self) -> int | None:
+        try:
+            props = self.transport.get_json(f"{self.base_url}/props")
+        except BackendError:
+            return None  # llama-cpp-python's server has no /props
+        slots = props.get("total_slots") if isinstance(props, dict) else None
+        return slots if isinstance(slots, int) and slots > 0 else None
+
+    def _server_fields(self) -> dict:
+        """llama.cpp's own request fields: keep the slot's cached prefix, and the slot itself."""
+        if not self.service.server_slots:
+            return {}  # OpenAI and others reject fields they do not know
+        return {"cache_prompt": True, **({"id_slot": self.slot} if self.slot is not None else {})}
 
     def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
         payload = {"messages": list(prompt.messages), "max_tokens": max_tokens,
                    "temperature": temperature, "stream": False}
         if self.model:
             payload["model"] = self.model
+        payload.update(self._server_fields())
         data = self.transport.post_json(f"{self.base_url}/v1/chat/completions", payload)
         choice = _first_choice(data, self.base_url)
         message = choice.get("message")
@@ -55,12 +87,48 @@ class OpenAIChat:
                    "logprobs": 20, "stream": False}
         if self.model:
             payload["model"] = self.model
+        payload.update(self._server_fields())
         data = self.transport.post_json(f"{self.base_url}/v1/completions", payload)
         top = _top_logprobs(_first_choice(data, self.base_url), self.base_url)
         # the continuation ' A', exactly as lm-evaluation-harness scores it
         found = {letter: top[f" {letter}"] for letter in letters if f" {letter}" in top}
         return Reply(text=(data["choices"][0].get("text") or ""), logprobs=found,
                      note=None if found else "no choice letter among the top 20 next tokens")
+
+    def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
+        payload = {"messages": list(prompt.messages), "max_tokens": 1, "temperature": 0,
+                   "logprobs": True, "top_logprobs": TOP_K, "stream": False}
+        if self.model:
+            payload["model"] = self.model
+        payload.update(self._server_fields())
+        data = self.transport.post_json(f"{self.base_url}/v1/chat/completions", payload)
+        choice = _first_choice(data, self.base_url)
+        logprobs = choice.get("logprobs")
+        content = logprobs.get("content") if isinstance(logprobs, dict) else None
+        if not isinstance(content, list):
+            raise BadReply(f"reply from {self.base_url} has no logprobs.content; does this server give "
+                           f"log-probabilities on its chat route?")
+        if not content:  # the model stopped at once: no token, nothing to read
+            return Reply(first_token="", note="the model generated no token")
+        first = content[0] if isinstance(content[0], dict) else {}
+        top = first.get("top_logprobs")
+        if not isinstance(top, list) or not all(isinstance(e, dict) and "token" in e for e in top):
+            raise BadReply(f"reply from {self.base_url} has chat logprobs of an unknown shape")
+        reading = read_letters(((e["token"], e.get("logprob", float("-inf"))) for e in top), letters,
+                               first_token=first.get("token"), k=TOP_K)
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        return Reply(text=str(message.get("content") or ""), logprobs=reading.scores,
+                     first_token=reading.first_token, note=reading.note)
+
+    def check_logprobs(self) -> None:
+        """At start: one tiny request, so a model that refuses chat log-probabilities stops the run once."""
+        try:
+            self.score_chat(Prompt.single("Reply with the letter A."), ("A", "B"))
+        except (Unreachable, KeyRejected):
+            raise
+        except BackendError as exc:
+            raise BackendError(f"{self.model or 'the model'} at {self.base_url} refused a chat log-probability "
+                               f"request: {exc}") from None
 
     def close(self) -> None:
         pass

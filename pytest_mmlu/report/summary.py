@@ -52,6 +52,8 @@ class Summary:
     categories: dict[str, Tally] = field(default_factory=dict)
     overall: Tally = field(default_factory=Tally)
     breakdowns: list = field(default_factory=list)  # report.breakdown: Redux error types, cultural labels
+    first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
+    first_not_letter: int = 0  # ... and where it was not a choice letter
 
     @property
     def subject_average(self) -> float | None:
@@ -96,6 +98,8 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
             for tally in (summary.subjects[r["subject"]], summary.categories[category_of(r["subject"])],
                           summary.overall):
                 tally.add(judge_kind)
+    known = [r for r in latest.values() if "first_is_letter" in r]
+    summary.first_tokens, summary.first_not_letter = len(known), sum(not r["first_is_letter"] for r in known)
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
     from .breakdown import breakdowns
@@ -134,6 +138,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     if o.judged or o.judge_none or o.judge_faults:
         lines.append(f"judge: {o.judged + o.judge_none + o.judge_faults} replies the rules could not read: "
                      f"{o.judged} read by the judge, {o.judge_none} with no answer, {o.judge_faults} judge faults")
+    if summary.first_tokens:
+        lines.append(f"first token not a letter: {summary.first_not_letter} of {summary.first_tokens} questions "
+                     f"(the model wanted to say something else; the letters were read from its top tokens)")
     if o.errors:
         lines.append(f"{o.errors} questions errored (backend faults, not counted as wrong); "
                      f"re-run to retry them")
@@ -152,6 +159,8 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
 
 def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict, comparison=None) -> dict:
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
+    if summary.first_tokens:
+        overall.update(first_tokens=summary.first_tokens, first_not_letter=summary.first_not_letter)
     report = {
         "overall": overall,
         "subjects": {s: t.to_json() for s, t in summary.subjects.items()},

