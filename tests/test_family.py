@@ -327,7 +327,7 @@ def test_mmlu_pro_with_ten_options_in_logprobs_scoring(pytester, pro_folder, lla
     result = run(pytester, "--mmlu-backend=llama", f"--mmlu-base-url={llama_server}", f"--mmlu-dataset={pro_folder}",
                  "--mmlu-scoring=logprobs", "--mmlu-subject=computer_science")
     assert result.report is not None, result.stdout.str() + result.stderr.str()
-    result.stdout.fnmatch_lines(["*scoring logprobs; prompt harness*"])
+    result.stdout.fnmatch_lines(["*scoring logprobs (completions: the next token after the prompt); prompt harness*"])
     questions = result.report["questions"]
     assert len(questions) == 4 and result.report["overall"]["errors"] == 0
     seen_beyond_d = False
