@@ -102,7 +102,12 @@ def test_hanging_server_times_out_and_the_run_ends(pytester, data, fake):
     started = time.monotonic()
     result = run(pytester, fake.url, data, "--mmlu-timeout=1", "--mmlu-retries=0")
     assert time.monotonic() - started < 25
-    assert result.report["overall"]["errors"] == 12
+    o = result.report["overall"]
+    # each question times out; a hanging server may also stop accepting connections (a connect timeout:
+    # gone), and then the rest are not asked: never an answer, never a wait on the 30 s hang
+    assert o["errors"] >= 1 and o["errors"] + o["not_run"] == 12 and o["correct"] + o["wrong"] == 0
+    if o["not_run"]:
+        assert result.report["stopped"]["kind"] == "gone"
     result.stdout.fnmatch_lines(["*within 1s*"])
 
 
