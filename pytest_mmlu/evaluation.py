@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from . import prompts
 from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, logprob_route,
@@ -22,7 +20,7 @@ from .question import Question
 from .scheduler import Prefetcher
 from .settings import Settings
 from .subjects import resolve_selection
-from .transport import Transport
+from .transport import Transport, connect_error
 
 
 SKIPPED = "\0skipped"  # in the parsed-questions file: rows the data left out (not a subject name)
@@ -147,13 +145,10 @@ class Evaluation:
     def check_reachable(self) -> None:
         """At start: every server answers and accepts the key; learn the served model id."""
         for url in self.settings.base_urls:
-            parts = urlsplit(url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            try:
-                socket.create_connection((parts.hostname, port), timeout=min(self.settings.timeout, 10)).close()
-            except OSError as exc:
+            why = connect_error(url, self.settings.timeout)
+            if why:
                 raise CannotReach(f"cannot reach the {self.service.name} backend at {url} "
-                                 f"({exc.strerror or exc}); is the server running?") from None
+                                  f"({why}); is the server running?")
         for backend in self.backends():
             try:
                 model_id = backend.probe()

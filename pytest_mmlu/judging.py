@@ -8,10 +8,8 @@ answer is read lives in scoring/judge.py.
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from .backends import (SERVICES, BackendError, KeyRejected, Reply, Unreachable, auth_headers,
                        default_base_url, make_backend, needs_key)
@@ -21,7 +19,7 @@ from .prompts import Prompt
 from .question import Question
 from .scheduler import Prefetcher
 from .scoring.judge import Reading, fault, judge_messages, needs_judge, read_judgement
-from .transport import Transport
+from .transport import Transport, connect_error
 
 JUDGE_MAX_TOKENS = 16  # one letter or "none"; reasoning models get their service's budget
 
@@ -82,14 +80,10 @@ class Judging:
 
     def check_reachable(self) -> None:
         """At start: the judge answers and accepts its key; learn the model it serves."""
-        if self.base_url:
-            parts = urlsplit(self.base_url)
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            try:
-                socket.create_connection((parts.hostname, port), timeout=min(self.settings.timeout, 10)).close()
-            except OSError as exc:
-                raise JudgeSetupError(f"cannot reach the {self.service.name} judge at {self.base_url} "
-                                      f"({exc.strerror or exc}); is the server running?") from None
+        why = connect_error(self.base_url, self.settings.timeout) if self.base_url else None
+        if why:
+            raise JudgeSetupError(f"cannot reach the {self.service.name} judge at {self.base_url} "
+                                  f"({why}); is the server running?")
         try:
             self.model_id = self.backend().probe()
         except KeyRejected as exc:

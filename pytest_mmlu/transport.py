@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 import time
 import urllib.parse
 import urllib.request
+
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -166,6 +168,17 @@ class Transport:
                 raise BackendTimeout(f"reply from {response.url} stalled for {self.timeout:g}s") from None
             raise _CutOff(_short(exc)) from None
         return b"".join(chunks)
+
+
+def connect_error(url: str, timeout: float) -> str | None:
+    """Why no TCP connection to this address can be opened (a cheap check at start), or None."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=min(timeout, 10)).close()
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    return None
 
 
 class _CutOff(Exception):
