@@ -15,7 +15,6 @@ import time
 import urllib.parse
 import urllib.request
 
-
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
