@@ -145,7 +145,7 @@ class Transport:
         if status == 429:
             raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries")
         if status >= 400:
-            raise BackendError(f"HTTP {status} from {url}: {self.redact(_snippet(body))}")
+            raise BackendError(f"HTTP {status} from {url}: {self.redact(_message(body))}")
         try:
             return json.loads(body)
         except ValueError:

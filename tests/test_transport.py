@@ -1,5 +1,6 @@
 """Transport against a local fake: retries, Retry-After, timeouts, bounds, typed errors, no key in messages."""
 
+import json
 import socket
 import time
 import traceback
@@ -102,6 +103,17 @@ def test_401_is_key_rejected(fake):
         post(fake, make())
     assert fake.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
+
+
+def test_an_error_reply_is_said_in_one_line_in_the_services_words(fake):
+    # llama-server and OpenAI answer a bad request with indented JSON; the message is what matters
+    body = {"error": {"code": 400, "message": "the request exceeds the available context size,\n"
+                      "try increasing it", "type": "exceed_context_size_error", "n_prompt_tokens": 5000}}
+    fake.script(status(400, json.dumps(body, indent=2).encode()))
+    with pytest.raises(BackendError) as caught:
+        post(fake, make())
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).endswith("the request exceeds the available context size, try increasing it")
 
 # -- broken replies ---------------------------------------------------------------------------
 
