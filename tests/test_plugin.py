@@ -102,6 +102,24 @@ def test_bad_values_stop_with_one_clear_line(pytester, hub_folder, args, message
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.parametrize("option", ["--mmlu-markdown", "--mmlu-report"])
+def test_an_output_file_that_cannot_be_written_stops_the_run_at_start(pytester, hub_folder, option):
+    blocker = pytester.path / "results"
+    blocker.write_text("a file where a folder is needed")
+    result = run(pytester, *mmlu_args("http://127.0.0.1:9", hub_folder), f"{option}={blocker}/run.md", "-q")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{option} {blocker}/run.md: cannot write there ({blocker} is a file, not a folder)*"])
+    assert "Traceback" not in result.stderr.str() and "cannot reach" not in result.stderr.str()
+    folder = run(pytester, *mmlu_args("http://127.0.0.1:9", hub_folder), f"{option}={pytester.path}", "-q")
+    folder.stderr.fnmatch_lines([f"*{option} {pytester.path}: is a folder; give a file name*"])
+    fine = pytester.path / "out" / "run.md"  # writable: checked without leaving a file behind
+    down = run(pytester, *mmlu_args("http://127.0.0.1:9", hub_folder), f"{option}={fine}", "-q")
+    down.stderr.fnmatch_lines(["*cannot reach the llama backend*"])  # the check after the files' check
+    assert not fine.exists()
+    run(pytester, *mmlu_args("http://127.0.0.1:9", hub_folder), f"{option}={fine}", "--collect-only", "-q")
+    assert not fine.exists()  # --collect-only asks nothing and writes nothing
+
+
 def test_unknown_backend_suggests(pytester, hub_folder):
     result = run(pytester, "--mmlu-backend=lama", f"--mmlu-dataset={hub_folder}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
