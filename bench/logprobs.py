@@ -147,18 +147,20 @@ def plugin_seconds(work: Path, args: list[str], per_question: bool = False) -> t
 GENERATE_TOKENS = 64  # the default 1024 lets the base model ramble for minutes per question here
 
 
-def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
+def routes(work: Path, n_logprobs: int = 11, n_generate: int = 4) -> dict:
     """Seconds per question for each route, from the plugin's own items (JUnit times), one request at a
     time; each route on the same questions."""
     n_logprobs, n_generate = int(n_logprobs), int(n_generate)
-    data = realistic(work / "data", per_subject=n_logprobs)
+    data = questions(work / "data", ("astronomy",))
     out = {}
     for name, model in models().items():
         url, proc = python_server(model)
         try:
             for label, extra, n in (
-                    ("server_completions_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=harness"], n_logprobs),
-                    ("server_chat_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=letter"], n_logprobs),
+                    ("server_completions_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=harness",
+                                                     f"--mmlu-limit={n_logprobs}"], n_logprobs),
+                    ("server_chat_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=letter",
+                                              f"--mmlu-limit={n_logprobs}"], n_logprobs),
                     ("server_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
                                          f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
                 wall, count, report = plugin_seconds(work, ["--mmlu-backend=llama", f"--mmlu-base-url={url}",
@@ -172,7 +174,8 @@ def routes(work: Path, n_logprobs: int = 6, n_generate: int = 2) -> dict:
         finally:
             proc.terminate()
             proc.wait()
-        for label, extra, n in (("in_process_logprobs", ["--mmlu-scoring=logprobs"], n_logprobs),
+        for label, extra, n in (("in_process_logprobs", ["--mmlu-scoring=logprobs", f"--mmlu-limit={n_logprobs}"],
+                                 n_logprobs),
                                 ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
                                                          f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
             wall, count, _ = plugin_seconds(work, ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}",
