@@ -1,13 +1,14 @@
 """llama-cpp-python in process: real distributions, the server's numbers, prefix reuse, bad model files."""
 
 import json
+import math
 
 import pytest
 import requests
 
 from datafolders import make_questions, write_hub_layout
 from pytest_mmlu.backends import SERVICES, BackendError, make_backend
-from pytest_mmlu.prompts import harness
+from pytest_mmlu.prompts import harness, letter
 from pytest_mmlu.question import LETTERS, Question
 
 pytest.importorskip("llama_cpp")
@@ -101,3 +102,56 @@ def test_in_process_and_server_agree_on_every_question(pytester, tmp_path, gemma
     assert local["overall"]["total"] == server["overall"]["total"] == 16
     assert [q["predicted"] for q in local["questions"]] == [q["predicted"] for q in server["questions"]]
     assert local["overall"]["accuracy"] == server["overall"]["accuracy"]
+
+
+# -- the chat route in process (--mmlu-prompt=letter) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chat_backend(smollm2_path):
+    return make_backend(SERVICES["llama-cpp"], None, smollm2_path, None)
+
+
+def test_chat_route_matches_llama_cpp_pythons_own_chat_logprobs(chat_backend, smollm2_path, questions):
+    """llama-cpp-python's create_chat_completion (a model loaded with logits_all, its own template
+    rendering and logprobs) is the reference: the same first token, and the letters it lists carry
+    the same probabilities (we sum every spelling in the vocabulary; it lists the top 20)."""
+    from llama_cpp import Llama
+
+    reference = Llama(model_path=smollm2_path, n_ctx=1024, logits_all=True, verbose=False)
+    try:
+        for q in questions[:5]:
+            prompt = letter(q)
+            mine = chat_backend.score_chat(prompt, LETTERS)
+            out = reference.create_chat_completion(messages=list(prompt.messages), max_tokens=1, temperature=0,
+                                                   logprobs=True, top_logprobs=20)
+            first = out["choices"][0]["logprobs"]["content"][0]
+            assert mine.first_token == first["token"]
+            theirs = {}
+            for entry in first["top_logprobs"]:
+                if entry["token"].strip() in LETTERS:
+                    theirs[entry["token"].strip()] = theirs.get(entry["token"].strip(), 0.0) + math.exp(entry["logprob"])
+            assert set(mine.logprobs) == set(LETTERS)  # every letter has a score in process
+            for x, p in theirs.items():
+                assert math.exp(mine.logprobs[x]) == pytest.approx(p, rel=0.02, abs=1e-4)
+            if theirs:
+                assert max(LETTERS, key=mine.logprobs.get) == max(theirs, key=theirs.get)
+    finally:
+        reference.close()
+
+
+def test_chat_route_runs_in_process_and_a_base_model_is_told_no(pytester, tmp_path, smollm2_path, gemma_path):
+    data = write_hub_layout(tmp_path / "data", {"test": make_questions("astronomy", 4, seed=21),
+                                                "dev": make_questions("astronomy", 5, seed=22)})
+    report = tmp_path / "chat.json"
+    result = pytester.runpytest_subprocess("--mmlu-backend=llama-cpp", f"--mmlu-model={smollm2_path}",
+                                           f"--mmlu-dataset={data}", "--mmlu-prompt=letter", "--mmlu-no-cache",
+                                           f"--mmlu-report={report}", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["*scoring logprobs (chat: *; prompt letter;*", "*first token not a letter: *"])
+    records = json.loads(report.read_text())["questions"]
+    assert len(records) == 4 and all(r["first_token"] is not None and r["predicted"] in LETTERS for r in records)
+    base = pytester.runpytest_subprocess("--mmlu-backend=llama-cpp", f"--mmlu-model={gemma_path}",
+                                         f"--mmlu-dataset={data}", "--mmlu-prompt=letter", "--mmlu-no-cache")
+    assert base.ret == pytest.ExitCode.USAGE_ERROR
+    base.stderr.fnmatch_lines(["*gemma-3-270m-q4_k_m.gguf has no chat template*--mmlu-prompt=harness*"])
+    assert len(base.stderr.str().strip().splitlines()) == 1

@@ -67,7 +67,7 @@ SERVICES: dict[str, Service] = {s.name: s for s in (
             key_env="MISTRAL_API_KEY", key_required=True, concurrency=8,
             no_logprobs="Mistral's API has no log-probabilities; use --mmlu-scoring=generate"),
     Service("llama-cpp", "llama_cpp", None, None, scorings=("logprobs", "generate"), concurrency=1,
-            logprob_routes=("completions",)),
+            logprob_routes=("completions", "chat")),
 )}
 
 

@@ -1,4 +1,8 @@
-"""llama-cpp-python in the pytest process: no server, the GGUF loaded once per process."""
+"""llama-cpp-python in the pytest process: no server, the GGUF loaded once per process.
+
+Log-probabilities on two routes: `score` reads ' A' after a plain prompt (the harness prompt, as
+lm-evaluation-harness does), `score_chat` the first token of the model's reply inside its chat
+template (the letter prompt). Both read the whole next-token distribution, not a top k."""
 
 from __future__ import annotations
 
@@ -8,9 +12,13 @@ import threading
 from pathlib import Path
 
 from ..prompts import Prompt
+from ..question import ALL_LETTERS
+from ..scoring.letters import read_letters, spelled
 from .base import BackendError, Reply
 
 N_CTX = 4096  # 5-shot professional_law prompts pass 2048 tokens
+CHAT_TEMPLATE_KEY = b"tokenizer.chat_template"
+HEADER_BYTES = 64 * 1024 * 1024  # GGUF metadata (vocabulary included) comes before the tensors
 _MODELS: dict[str, object] = {}
 _LOAD_LOCK = threading.Lock()
 
@@ -56,6 +64,72 @@ def _unload_all() -> None:
         _unload(path)
 
 
+def _next_token_logprobs(llm, tokens: list[int]):
+    """One forward pass, reusing the evaluated prefix the last prompt shares with this one (a subject's
+    header and shots); the log-softmax of the next token. Call with the model's lock held."""
+    import numpy as np
+    from llama_cpp import llama_get_logits_ith
+
+    if len(tokens) >= llm.n_ctx():
+        raise BackendError(f"prompt of {len(tokens)} tokens does not fit the context of {llm.n_ctx()}")
+    done = llm.input_ids[: llm.n_tokens].tolist()
+    common = 0
+    for a, b in zip(done, tokens):
+        if a != b:
+            break
+        common += 1
+    llm.n_tokens = min(common, len(tokens) - 1)  # eval() drops KV entries beyond n_tokens itself
+    llm.eval(tokens[llm.n_tokens:])
+    # Llama.scores holds zeros without logits_all: read the last position directly
+    logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).astype(np.float64)
+    top = float(logits.max())
+    return logits - (top + math.log(float(np.exp(logits - top).sum())))
+
+
+def _piece(llm, token: int) -> str:
+    """The text of one token as the model would write it (leading space included)."""
+    import ctypes
+
+    from llama_cpp import llama_token_to_piece
+
+    size = 64
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        n = llama_token_to_piece(llm._model.vocab, token, buf, size, 0, True)
+        if n >= 0:
+            return buf.raw[:n].decode("utf-8", "replace")
+        size = -n  # too small: llama.cpp says how much it needs
+
+
+_FORMATTERS: dict[str, object] = {}
+_SPELLINGS: dict[str, list[tuple[int, str]]] = {}
+
+
+def _chat_tokens(llm, messages: list[dict]) -> list[int]:
+    """The messages in the model's own chat template (from the GGUF), ready for the reply's first token:
+    what `create_chat_completion` would evaluate."""
+    if llm.model_path not in _FORMATTERS:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise BackendError("this model has no chat template: use --mmlu-prompt=harness")
+        bos, eos = llm.token_bos(), llm.token_eos()
+        _FORMATTERS[llm.model_path] = Jinja2ChatFormatter(template=template, add_generation_prompt=True,
+                                                   bos_token=llm._model.token_get_text(bos) if bos >= 0 else "",
+                                                   eos_token=llm._model.token_get_text(eos) if eos >= 0 else "")
+    rendered = _FORMATTERS[llm.model_path](messages=messages)
+    return llm.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+
+
+def _letter_spellings(llm) -> list[tuple[int, str]]:
+    """Every vocabulary entry that spells a choice letter, A to J, once per model."""
+    if llm.model_path not in _SPELLINGS:
+        _SPELLINGS[llm.model_path] = [(i, text) for i in range(llm.n_vocab())
+                               if spelled(text := _piece(llm, i)) in ALL_LETTERS]
+    return _SPELLINGS[llm.model_path]
+
+
 class LlamaCpp:
     def __init__(self, service, base_url, model: str | None, transport):
         self.service = service
@@ -82,6 +156,17 @@ class LlamaCpp:
         path = Path(self._path())
         return {"gguf": path.name, "size": path.stat().st_size if path.exists() else None}
 
+    def check_logprobs(self) -> None:
+        """At start (the chat route): the GGUF carries a chat template, read from its header without
+        loading the model."""
+        path = Path(self._path())
+        key = len(CHAT_TEMPLATE_KEY).to_bytes(8, "little") + CHAT_TEMPLATE_KEY + (8).to_bytes(4, "little")
+        with open(path, "rb") as f:
+            found = key in f.read(HEADER_BYTES)
+        if not found:
+            raise BackendError(f"{path.name} has no chat template, so the chat route (--mmlu-prompt=letter) "
+                               f"cannot be used in process; a base model is scored with --mmlu-prompt=harness")
+
     def _letters(self, llm, letters) -> dict[str, int]:
         if self._letter_ids is None:
             ids = {}
@@ -95,30 +180,28 @@ class LlamaCpp:
         return self._letter_ids
 
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
-        import numpy as np
-        from llama_cpp import llama_get_logits_ith
-
         llm, lock = _load(self._path())
         with lock:
             tokens = llm.tokenize(prompt.text.encode(), add_bos=True, special=False)
-            if len(tokens) >= llm.n_ctx():
-                raise BackendError(f"prompt of {len(tokens)} tokens does not fit the context of {llm.n_ctx()}")
-            # keep the evaluated prefix (header and shots are the same for a subject's questions);
-            # eval() drops KV entries beyond n_tokens itself
-            done = llm.input_ids[: llm.n_tokens].tolist()
-            common = 0
-            for a, b in zip(done, tokens):
-                if a != b:
-                    break
-                common += 1
-            llm.n_tokens = min(common, len(tokens) - 1)
-            llm.eval(tokens[llm.n_tokens:])
-            # Llama.scores holds zeros without logits_all: read the last position directly
-            logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),))
+            logprobs = _next_token_logprobs(llm, tokens)
             ids = self._letters(llm, letters)
-        top = float(logits.max())
-        log_norm = top + math.log(float(np.exp(logits - top).sum()))
-        return Reply(logprobs={letter: float(logits[i]) - log_norm for letter, i in ids.items()})
+        return Reply(logprobs={letter: float(logprobs[i]) for letter, i in ids.items()})
+
+    def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
+        """The first token of the reply inside the model's chat template. Every spelling of a letter in the
+        vocabulary (`A`, ` A`, `▁A` ...) is summed: no top-k limit, so every letter gets a score."""
+        llm, lock = _load(self._path())
+        with lock:
+            tokens = _chat_tokens(llm, list(prompt.messages))
+            logprobs = _next_token_logprobs(llm, tokens)
+            spellings = _letter_spellings(llm)
+            first = int(logprobs.argmax())
+            first_text = _piece(llm, first)
+        pairs = [(text, float(logprobs[i])) for i, text in spellings if spelled(text) in letters]
+        if first not in {i for i, _ in spellings}:
+            pairs.append((first_text, float(logprobs[first])))
+        reading = read_letters(pairs, letters, first_token=first_text)
+        return Reply(logprobs=reading.scores, first_token=reading.first_token, note=reading.note)
 
     def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
         llm, lock = _load(self._path())
