@@ -174,10 +174,13 @@ def routes(work: Path, n_logprobs: int = 11, n_generate: int = 4) -> dict:
         finally:
             proc.terminate()
             proc.wait()
-        for label, extra, n in (("in_process_logprobs", ["--mmlu-scoring=logprobs", f"--mmlu-limit={n_logprobs}"],
-                                 n_logprobs),
-                                ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
-                                                         f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)):
+        in_process = [("in_process_logprobs", ["--mmlu-scoring=logprobs", f"--mmlu-limit={n_logprobs}"], n_logprobs),
+                      ("in_process_generate", ["--mmlu-scoring=generate", f"--mmlu-limit={n_generate}",
+                                               f"--mmlu-max-tokens={GENERATE_TOKENS}"], n_generate)]
+        if name != "gemma":  # the chat route in process needs the GGUF's chat template: gemma (base) has none
+            in_process.insert(1, ("in_process_chat_logprobs", ["--mmlu-scoring=logprobs", "--mmlu-prompt=letter",
+                                                               f"--mmlu-limit={n_logprobs}"], n_logprobs))
+        for label, extra, n in in_process:
             wall, count, _ = plugin_seconds(work, ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}",
                                                    f"--mmlu-dataset={data}", "--mmlu-subject=astronomy", *extra],
                                               per_question=True)
