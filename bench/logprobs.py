@@ -2,7 +2,7 @@
 
     python bench/logprobs.py routes            # s/question per route on the small real models
     python bench/logprobs.py fullset [N]       # the test set in process vs a bare loop of forward passes
-    LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server [SUBJECT,...]
+    LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server [SUBJECT,...|all]
                                                # 0-shot vs 5-shot first pass on the C++ server
 
 Models: the gemma GGUF package (a base model) and SmolLM2-135M-Instruct (a chat model) from
@@ -259,10 +259,12 @@ def llama_server(binary: str, model: str, flags: list[str]):
 def server(work: Path, subjects: str = "college_computer_science,high_school_geography") -> dict:
     """C++ llama-server, first pass (a fresh server per run: its RAM prompt cache would make a repeat
     nearly free): 0-shot vs 5-shot, for server flags and for the client pinning slots or not.
-    The default subjects are 298 questions (100 + 198), the first pass measured in issue 11."""
+    The default subjects are 298 questions (100 + 198), the first pass measured in issue 11;
+    MMLU_BENCH_LIMIT=N samples N questions per subject (`all` with 5: many subjects, few questions)."""
     binary = os.environ["LLAMA_SERVER"]
     chosen = subjects
-    data = questions(work / "data", tuple(subjects.split(",")))
+    data = questions(work / "data", None if subjects == "all" else tuple(subjects.split(",")))
+    limit = [f"--mmlu-limit={os.environ['MMLU_BENCH_LIMIT']}"] if os.environ.get("MMLU_BENCH_LIMIT") else []
     (work / f"{UNPINNED}.py").write_text(
         "import pytest_mmlu.evaluation as e\n"
         "e.lanes = lambda backends, counts, slots, workers=(1, 0): (list(backends), list(counts))\n")
@@ -286,7 +288,7 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
             url, proc = llama_server(binary, model, flags)
             try:
                 args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-                        f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}"]
+                        f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}", *limit]
                 if not pinned:
                     args = ["-p", UNPINNED, *args]
                 os.environ["PYTHONPATH"] = env_path
