@@ -243,7 +243,14 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
             "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "plugin_s_per_q": round(wall / bare["n"], 4)}
 
 
-UNPINNED = "bench_unpinned"  # a -p plugin module: requests not pinned to slots, no subject affinity
+# -p plugin modules that change how requests meet the server's slots
+CLIENTS = {
+    "unpinned": ("bench_unpinned",  # not pinned to slots, no subject affinity: plain run order
+                 "e.lanes = lambda backends, counts, slots, workers=(1, 0): (list(backends), list(counts))\n"),
+    "affinity": ("bench_affinity",  # one thread per slot keeping to a subject, the server picks the slot
+                 "e.lanes = lambda backends, counts, slots, workers=(1, 0): "
+                 "([b for b, c in zip(backends, counts) for _ in range(c)], [1] * sum(counts))\n"),
+}
 
 
 def llama_server(binary: str, model: str, flags: list[str]):
@@ -265,21 +272,22 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
     chosen = subjects
     data = questions(work / "data", None if subjects == "all" else tuple(subjects.split(",")))
     limit = [f"--mmlu-limit={os.environ['MMLU_BENCH_LIMIT']}"] if os.environ.get("MMLU_BENCH_LIMIT") else []
-    (work / f"{UNPINNED}.py").write_text(
-        "import pytest_mmlu.evaluation as e\n"
-        "e.lanes = lambda backends, counts, slots, workers=(1, 0): (list(backends), list(counts))\n")
+    for module, body in CLIENTS.values():
+        (work / f"{module}.py").write_text("import pytest_mmlu.evaluation as e\n" + body)
     env_path = f"{work}{os.pathsep}{ENV.get('PYTHONPATH', '')}"
     out = {}
-    # (model, label, server flags, client pins slots), most telling first; MMLU_BENCH_VARIANTS=a,b picks some.
+    # (model, label, server flags, client: True pins slots, else a CLIENTS entry), most telling first;
+    # MMLU_BENCH_VARIANTS=a,b picks some.
     # gemma-3 without --swa-full reuses no prefix longer than its 512-token window, pinned or not.
     variants = [("smollm2", "default", [], True), ("smollm2", "np4", ["-np", "4"], True),
-                ("smollm2", "np4_unpinned", ["-np", "4"], False), ("smollm2", "default_unpinned", [], False),
+                ("smollm2", "np4_unpinned", ["-np", "4"], "unpinned"), ("smollm2", "default_unpinned", [], "unpinned"),
+                ("smollm2", "np4_affinity", ["-np", "4"], "affinity"), ("smollm2", "default_affinity", [], "affinity"),
                 ("gemma", "np4_swa_full", ["-np", "4", "--swa-full"], True),
-                ("gemma", "np4_swa_full_unpinned", ["-np", "4", "--swa-full"], False),
+                ("gemma", "np4_swa_full_unpinned", ["-np", "4", "--swa-full"], "unpinned"),
                 ("gemma", "default", [], True)]
     wanted = os.environ.get("MMLU_BENCH_VARIANTS")
     paths = models()
-    for name, label, flags, pinned in variants:
+    for name, label, flags, client in variants:
         model = paths.get(name)
         if model is None or (wanted and f"{name}_{label}" not in wanted.split(",")):
             continue
@@ -289,8 +297,8 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
             try:
                 args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
                         f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}", *limit]
-                if not pinned:
-                    args = ["-p", UNPINNED, *args]
+                if client in CLIENTS:
+                    args = ["-p", CLIENTS[client][0], *args]
                 os.environ["PYTHONPATH"] = env_path
                 ENV["PYTHONPATH"] = env_path
                 walls[shots], count, _ = plugin_seconds(work, args)
