@@ -123,33 +123,31 @@ def main(argv: list[str]) -> int:
             run = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider",
                                   f"--mmlu-backend={backend}", f"--mmlu-base-url={front}", f"--mmlu-dataset={data}",
                                   f"--mmlu-subject={subjects}", "--mmlu-scoring=logprobs", "--mmlu-prompt=letter",
-                                  "--mmlu-no-cache", f"--mmlu-report={report}", "-q", "--no-header"],
+                                  "--mmlu-no-cache", f"--mmlu-report={report}", "-q"],
                                  cwd=work, env=ENV, capture_output=True, text=True)
             wall = time.perf_counter() - started
             front_server.shutdown()
         finally:
             proc.terminate()
             proc.wait()
-    lines = run.stdout.splitlines()
+        records = json.loads(report.read_text()) if report.exists() else None
+        from pytest_mmlu.data import open_source
+        from pytest_mmlu.subjects import resolve_selection
+        source = open_source(str(data))
+        rows = {(subject, q.index): q for subject, qs in
+                source.load("test", resolve_selection(tuple(subjects.split(",")), source.subjects("test"))).items()
+                for q in qs}
     print(f"backend {backend}; llama-server flags: {' '.join(flags) or '(defaults)'}; "
           f"/props total_slots {props.get('total_slots')}")
-    for line in lines:
-        if re.search(r"mmlu:|concurrency|in flight|route|first token|accuracy|overall", line, re.I):
+    for line in run.stdout.splitlines():
+        if line.startswith("mmlu: ") or re.match(r"(overall|first token|questions:)", line):
             print("  plugin: " + line)
-    records = json.loads(report.read_text()) if report.exists() else None
     if records is None:
         print(run.stdout[-3000:], run.stderr[-3000:])
         return 1
     by_prompt: dict[str, list[tuple[str | None, str, bool]]] = {}
     for request, reply in recorder.chats:
         by_prompt.setdefault(request["messages"][-1]["content"], []).append(letter_from_wire(reply))
-    rows = {}
-    from pytest_mmlu.data import open_source
-    from pytest_mmlu.subjects import resolve_selection
-    source = open_source(str(data))
-    for subject, qs in source.load("test", resolve_selection(tuple(subjects.split(",")), source.subjects("test"))).items():
-        for q in qs:
-            rows[(subject, q.index)] = q
     agree = differ = first_not_letter = unparsed_wire = unparsed_plugin = missing = 0
     for record in records["questions"]:
         q = rows[(record["subject"], record["index"])]
