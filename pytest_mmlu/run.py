@@ -53,7 +53,7 @@ class Run:
         self.wall_seconds: float | None = None
         self.interrupted = False
         self.shortened = 0
-        self.unwritten: list[str] = []  # output files that could not be written at the end
+        self.unwritten: dict[str, str] = {}  # output file -> why it could not be written at the end
         self.stop = None  # a fault that ended the run (faults.StopReport)
         self.offline_note: str | None = None  # why replies come only from the cache
         self._submitted: set[int] = set()  # under xdist: positions already handed to the evaluation
@@ -213,12 +213,13 @@ class Run:
             self.comparison = compare(self.baseline, self.scoreboard.records, category_of)
             self.drop_verdicts = evaluate_drops(self.settings.drop_gates, self.comparison.scopes)
         self.wall_seconds = time.monotonic() - self._clock
-        for wanted, write in ((self.settings.report, self._write_report), (self.settings.markdown, self._write_markdown)):
+        for wanted, write in ((self.settings.report, lambda: self._write_report(records)),
+                              (self.settings.markdown, self._write_markdown)):
             if wanted and not self.config.option.collectonly:  # nothing was asked: keep the last run's files
                 try:
-                    write(records)
+                    write()
                 except OSError as exc:  # the disk filled or the folder went away during the run
-                    self.unwritten.append(f"could not write {wanted}: {exc.strerror or exc}")
+                    self.unwritten[wanted] = str(exc.strerror or exc)
         gated = self.settings.gates or self.settings.drop_gates
         if gated and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                             pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -269,7 +270,7 @@ class Run:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
-    def _write_markdown(self, records=None) -> None:
+    def _write_markdown(self) -> None:
         text = render_markdown(self.summary, self.verdicts + self.drop_verdicts, self.comparison, self.label,
                                self.run_config())
         path = Path(self.settings.markdown)
@@ -302,11 +303,11 @@ class Run:
         elif self.interrupted:
             tr.write_line("run interrupted: the numbers above cover the questions answered so far; "
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)
-        for line in self.unwritten:
-            tr.write_line(line, red=True)
-        if self.settings.report and not any(self.settings.report in u for u in self.unwritten):
+        for path, why in self.unwritten.items():
+            tr.write_line(f"could not write {path}: {why}", red=True)
+        if self.settings.report and self.settings.report not in self.unwritten:
             tr.write_line(f"report written to {self.settings.report}")
-        if self.settings.markdown and not any(self.settings.markdown in u for u in self.unwritten):
+        if self.settings.markdown and self.settings.markdown not in self.unwritten:
             tr.write_line(f"markdown written to {self.settings.markdown}")
         if self.shortened:
             tr.write_line(f"{self.shortened} failures are listed one line each (short test summary); "

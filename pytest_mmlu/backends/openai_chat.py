@@ -65,13 +65,17 @@ class OpenAIChat:
             return {}  # OpenAI and others reject fields they do not know
         return {"cache_prompt": True, **({"id_slot": self.slot} if self.slot is not None else {})}
 
-    def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
-        payload = {"messages": list(prompt.messages), "max_tokens": max_tokens,
-                   "temperature": temperature, "stream": False}
+    def _post(self, path: str, payload: dict) -> dict:
+        """One request: the model asked for (if any) and llama.cpp's slot fields added to the payload."""
         if self.model:
             payload["model"] = self.model
         payload.update(self._server_fields())
-        data = self.transport.post_json(f"{self.base_url}/v1/chat/completions", payload)
+        return self.transport.post_json(f"{self.base_url}{path}", payload)
+
+    def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
+        payload = {"messages": list(prompt.messages), "max_tokens": max_tokens,
+                   "temperature": temperature, "stream": False}
+        data = self._post("/v1/chat/completions", payload)
         choice = _first_choice(data, self.base_url)
         message = choice.get("message")
         if not isinstance(message, dict):
@@ -85,10 +89,7 @@ class OpenAIChat:
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         payload = {"prompt": prompt.text, "max_tokens": 1, "temperature": 0,
                    "logprobs": 20, "stream": False}
-        if self.model:
-            payload["model"] = self.model
-        payload.update(self._server_fields())
-        data = self.transport.post_json(f"{self.base_url}/v1/completions", payload)
+        data = self._post("/v1/completions", payload)
         top = _top_logprobs(_first_choice(data, self.base_url), self.base_url)
         # the continuation ' A', exactly as lm-evaluation-harness scores it
         found = {letter: top[f" {letter}"] for letter in letters if f" {letter}" in top}
@@ -98,10 +99,7 @@ class OpenAIChat:
     def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         payload = {"messages": list(prompt.messages), "max_tokens": 1, "temperature": 0,
                    "logprobs": True, "top_logprobs": TOP_K, "stream": False}
-        if self.model:
-            payload["model"] = self.model
-        payload.update(self._server_fields())
-        data = self.transport.post_json(f"{self.base_url}/v1/chat/completions", payload)
+        data = self._post("/v1/chat/completions", payload)
         choice = _first_choice(data, self.base_url)
         logprobs = choice.get("logprobs")
         content = logprobs.get("content") if isinstance(logprobs, dict) else None
