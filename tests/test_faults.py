@@ -181,7 +181,10 @@ def test_interrupt_prints_the_summary_and_resume_finishes(pytester, data, inheri
     data1 = json.loads(report.read_text())
     assert data1["config"]["interrupted"] is True
     assert accounted(data1) == 12 and data1["overall"]["errors"] == 0
-    assert data1["overall"]["total"] in (2, 3)  # the 3rd reply is in; its item may not have run yet
+    # Three replies are in when the signal comes, but the items that read them run on the main thread and
+    # may lag behind the request thread on a loaded machine: 0 to 3 of them have run (CI once saw 1).
+    # What must hold is that none of the three is lost: the resume below finds all three in the cache.
+    assert data1["overall"]["total"] <= 3 and data1["overall"]["not_run"] >= 9
     with OpenAIFake("openai", answer="A") as again:
         result = run(pytester, again.url, data)
         assert result.report["overall"]["total"] == 12
