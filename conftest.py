@@ -29,6 +29,17 @@ sys.path.insert(0, str(Path(__file__).parent / "tests"))
 # datasets registers its pyarrow extension types twice
 import datasets  # noqa: E402,F401
 
+# Hypothesis tests: no per-example deadline (200 ms by default) and no too-slow health check, which a
+# busy CI machine (two cores shared by xdist workers) trips without any fault in the code; the number of
+# examples and every property stay as they are
+try:
+    from hypothesis import HealthCheck, settings as hypothesis_settings
+except ImportError:  # the tests that need it import it themselves
+    pass
+else:
+    hypothesis_settings.register_profile("pytest-mmlu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    hypothesis_settings.load_profile("pytest-mmlu")
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -8,6 +8,11 @@ and answers it like the real service would. Faults are scripted for the next req
         ...                       # the 1st request gets 429, the 2nd 500, then real answers
         fake.requests[-1].body    # what the client sent
 
+A fake made with `go_away_after=n` answers exactly n POSTs and then goes away as a crashed
+server does: the next POST (counted under the fake's lock, whatever the thread scheduling) is not
+recorded, its connection is reset and the listening socket shut, so every later connection is
+refused. GETs (the start-up probe) never count.
+
 What differs between services (routes, reply shapes, error bodies) is data and a
 `render` method in each subclass; the serving and the faults are shared.
 """
@@ -115,22 +120,32 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # the listen backlog (default 5): 8 clients connecting at once on a loaded machine overflow 5, and a
+    # dropped SYN is sent again only after 1 s, which a test with a 1 s timeout would read as a server gone
+    request_queue_size = 128
+
+
 class FakeService:
     """Shared machinery; subclasses give `route`, `render`, `key_of` and `errors`."""
 
     errors: dict[str, tuple[int, object]] = {}  # name -> (status, body template); "key" answers a bad key
 
     def __init__(self, answer: Callable[[str], str] | str = "A", *, require_key: str | None = None,
-                 models: tuple[str, ...] | None = None):
+                 models: tuple[str, ...] | None = None, go_away_after: int | None = None):
         self.answer = always(answer) if isinstance(answer, str) else answer
         self.require_key = require_key
         self.models = models
         self.requests: list[Recorded] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)  # notified as each request is recorded
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._go_away_after = go_away_after  # answer this many POSTs, then go away (GETs never count)
+        self._posts = 0  # POSTs let through so far
+        self.went_away = threading.Event()  # set when the (go_away_after + 1)-th POST came
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -157,9 +172,24 @@ class FakeService:
         with self._lock:
             self._faults.clear()
 
+    def wait_for_requests(self, n: int, timeout: float = 10.0) -> bool:
+        """Wait until n requests are recorded: a handler records its request in its own thread, so a
+        client that gave up on a request (a timeout) may be back before the fake has recorded it."""
+        with self._recorded:
+            return self._recorded.wait_for(lambda: len(self.requests) >= n, timeout)
+
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
+        self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        """New connections are refused at once, then the serving loop ends; connections already open
+        are reset at their next request (see _handle). Safe to call more than once, from any thread."""
+        try:
+            self._server.socket.shutdown(socket.SHUT_RDWR)  # refused from now on; wakes the serving loop
+        except OSError:
+            pass  # already closed (or a system that cannot shut a listening socket down: closed below)
+        self._server.shutdown()  # returns once serve_forever has seen its socket ready and stopped
         self._server.server_close()
 
     def __enter__(self):
@@ -186,10 +216,29 @@ class FakeService:
         return self.models is None or model in self.models
 
     # -- serving --------------------------------------------------------------------------
+    def _admit(self, h: _Handler) -> bool:
+        """Whether this request is served: not once the fake is closing, and with `go_away_after=n`,
+        not the (n+1)-th POST, which makes the fake go away. Decided under the lock, so exactly n
+        POSTs are let through (and answered) however the handler threads are scheduled."""
+        with self._lock:
+            if self._closing.is_set():
+                return False
+            if h.command != "POST" or self._go_away_after is None:
+                return True
+            if self._posts < self._go_away_after:
+                self._posts += 1
+                return True
+            self._closing.set()
+            self.went_away.set()
+            self._stop_listening()
+            return False
+
     def _handle(self, h: _Handler) -> None:
-        if self._closing.is_set():  # a stopped server: kept-alive connections are reset too
+        if not self._admit(h):  # a stopped server: kept-alive connections are reset too
             h.close_connection = True
+            # linger 0: the close sends a reset, as a crashed server's kernel does
             h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            h.connection.close()
             return
         parts = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
@@ -200,8 +249,9 @@ class FakeService:
             body = None
         req = Recorded(h.command, parts.path, parse_qs(parts.query),
                        {k.lower(): v for k, v in h.headers.items()}, body)
-        with self._lock:
+        with self._recorded:
             self.requests.append(req)
+            self._recorded.notify_all()
         if self.require_key is not None and self.key_of(req) != self.require_key:
             return self._send(h, req, *self._key_rejection(req))
         with self._lock:

@@ -240,9 +240,15 @@ FAULTS = {
 @pytest.mark.parametrize("kind", FAULTS)
 def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
     arrange, answer, words = FAULTS[kind]
+    # the model's replies go into the cache first, so the run with a 1 s timeout asks only the judge
+    # (the timeout is the model's too: a reply of the model's held up 1 s on a busy machine is an error)
+    warm = run(pytester, main, data)
+    assert warm.report["overall"]["errors"] == 0
+    asked_main = len(posts(main))
     with OpenAIFake("openai", answer=answer) as judge:
         arrange(judge)
         result = run(pytester, main, data, "--mmlu-timeout=1", judge=judge)  # a hang ends as "no reply within 1s"
+        assert len(posts(main)) == asked_main  # every reply of the model came from the cache
         if kind == "nonsense":  # a reply all the same: cached, and read again as a fault without asking
             asked = len(posts(judge))
             again = run(pytester, main, data, judge=judge)

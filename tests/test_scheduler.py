@@ -10,13 +10,20 @@ from pytest_mmlu.scheduler import Prefetcher, pick
 
 def test_in_flight_is_bounded_per_server_and_results_match():
     lock = threading.Lock()
-    state = {"now": 0, "peak": 0}
+    state = {"now": 0, "peak": 0, "calls": 0}
+    # the first 6 calls wait until all 6 are in flight at once: one per thread, 3 per server
+    # (a scheduler that allowed fewer breaks the barrier, and the waits below raise)
+    together = threading.Barrier(6, timeout=10)
 
     def run(server, task):
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.02)
+            state["calls"] += 1
+            first = state["calls"] <= 6
+        if first:
+            together.wait()
+        time.sleep(0.02)  # each call holds its place a while: a scheduler that allowed more shows a peak over 6
         with lock:
             state["now"] -= 1
         return (server, task * 2)
@@ -33,16 +40,17 @@ def test_in_flight_is_bounded_per_server_and_results_match():
 
 def test_lower_positions_are_served_first():
     order = []
-    gate = threading.Event()
+    started, gate = threading.Event(), threading.Event()
 
     def run(server, task):
+        started.set()
         gate.wait()
         order.append(task)
         return task
 
     pre = Prefetcher(["s"], 1, run)
     pre.submit(0, "first", 0)  # taken by the one thread, waiting on the gate
-    time.sleep(0.05)
+    assert started.wait(10)
     for pos in (9, 3, 7, 1):
         pre.submit(pos, f"k{pos}", pos)
     gate.set()
@@ -67,11 +75,17 @@ def test_an_error_reaches_only_its_own_item():
 
 
 def test_stop_fails_what_was_not_started():
-    gate = threading.Event()
-    pre = Prefetcher(["s"], 1, lambda server, task: (gate.wait(), task)[1])
+    started, gate = threading.Event(), threading.Event()
+
+    def run(server, task):
+        started.set()  # the one thread has taken job 0
+        gate.wait()
+        return task
+
+    pre = Prefetcher(["s"], 1, run)
     for i in range(5):
         pre.submit(i, f"k{i}", i)
-    time.sleep(0.05)
+    assert started.wait(10)
     pre.stop()
     gate.set()
     assert pre.wait("k0") == 0
