@@ -284,11 +284,16 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
     # MMLU_BENCH_VARIANTS=a,b picks some.
     # gemma-3 without --swa-full reuses no prefix longer than its 512-token window, pinned or not.
     variants = [("smollm2", "default", [], True), ("smollm2", "np4", ["-np", "4"], True),
+                ("smollm2", "np1", ["-np", "1"], True), ("smollm2", "np2", ["-np", "2"], True),
+                ("smollm2", "np1_depth2", ["-np", "1"], True),
                 ("smollm2", "np4_unpinned", ["-np", "4"], "unpinned"), ("smollm2", "default_unpinned", [], "unpinned"),
                 ("smollm2", "np4_affinity", ["-np", "4"], "affinity"), ("smollm2", "default_affinity", [], "affinity"),
                 ("gemma", "np4_swa_full", ["-np", "4", "--swa-full"], True),
+                ("gemma", "np1_swa_full", ["-np", "1", "--swa-full"], True),
                 ("gemma", "np4_swa_full_unpinned", ["-np", "4", "--swa-full"], "unpinned"),
-                ("gemma", "default", [], True)]
+                ("gemma", "default", [], True),
+                # no server: llama-cpp-python in process, one stream keeping its evaluated prefix (the floor)
+                ("smollm2", "in_process", None, True), ("gemma", "in_process", None, True)]
     wanted = os.environ.get("MMLU_BENCH_VARIANTS")
     paths = models()
     for name, label, flags, client in variants:
@@ -297,18 +302,23 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
             continue
         walls = {}
         for shots in (0, 5):
-            url, proc = llama_server(binary, model, flags)
+            url, proc = llama_server(binary, model, flags) if flags is not None else (None, None)
             try:
-                args = ["--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                backend = ["--mmlu-backend=llama", f"--mmlu-base-url={url}"] if url else \
+                    ["--mmlu-backend=llama-cpp", f"--mmlu-model={model}"]
+                args = [*backend, f"--mmlu-dataset={data}",
                         f"--mmlu-subject={chosen}", f"--mmlu-shots={shots}", *limit]
                 if client in CLIENTS:
                     args = ["-p", CLIENTS[client][0], *args]
+                if label.endswith("_depth2"):  # two requests in flight per slot: the next one waits at the server
+                    args.append("--mmlu-concurrency=2")
                 os.environ["PYTHONPATH"] = env_path
                 ENV["PYTHONPATH"] = env_path
                 walls[shots], count, _ = plugin_seconds(work, args)
             finally:
-                proc.terminate()
-                proc.wait()
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait()
         out[f"{name}_{label}"] = {"0shot_s": round(walls[0], 1), "5shot_s": round(walls[5], 1),
                                   "ratio": round(walls[5] / walls[0], 2), "questions": count}
         print(f"  {name} {label}: {json.dumps(out[f'{name}_{label}'])}", flush=True)
