@@ -2,6 +2,7 @@
 
     python bench/logprobs.py routes            # s/question per route on the small real models
     python bench/logprobs.py fullset [N]       # the test set in process vs a bare loop of forward passes
+                                               # (MMLU_BENCH_PARTS=K MMLU_BENCH_STATE=FILE: in K parts, resumable)
     LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server [SUBJECT,...|all]
                                                # 0-shot vs 5-shot first pass on the C++ server
 
@@ -199,10 +200,10 @@ from llama_cpp import Llama, llama_get_logits_ith
 from pytest_mmlu.data import open_source
 from pytest_mmlu.prompts import harness
 from pytest_mmlu.subjects import resolve_selection
-model, dataset = sys.argv[1], sys.argv[2]
+model, dataset, chosen = sys.argv[1], sys.argv[2], sys.argv[3]
 start = time.perf_counter()
 source = open_source(dataset)
-by_subject = source.load("test", resolve_selection(("all",), source.subjects("test")))
+by_subject = source.load("test", resolve_selection(tuple(chosen.split(",")), source.subjects("test")))
 texts = [harness(q).text for s in sorted(by_subject) for q in by_subject[s]]
 llm = Llama(model_path=model, n_ctx=4096, logits_all=False, verbose=False)
 done = []
@@ -222,9 +223,29 @@ print(json.dumps({"wall": time.perf_counter() - start, "n": len(texts),
 """
 
 
+def parts_of(data: Path, parts: int) -> list[list[str]]:
+    """The subjects, in order, cut into `parts` runs of about equal question counts."""
+    from pytest_mmlu.data import open_source
+    source = open_source(str(data))
+    counts = {s: len(q) for s, q in source.load("test", sorted(source.subjects("test"))).items()}
+    total, out, current, done = sum(counts.values()), [], [], 0
+    for subject in sorted(counts):
+        current.append(subject)
+        done += counts[subject]
+        if done >= total * (len(out) + 1) / parts and len(out) < parts - 1:
+            out.append(current)
+            current = []
+    return out + ([current] if current else [])
+
+
 def fullset(work: Path, per_subject: int | None = None) -> dict:
     """The test set in logprobs scoring, in process, against a bare loop of forward passes over the
-    same prompts (the physical limit: the plugin's own prefix reuse, no pytest, no plugin)."""
+    same prompts (the physical limit: the plugin's own prefix reuse, no pytest, no plugin).
+
+    MMLU_BENCH_PARTS=K cuts the subjects into K parts of about equal size, each timed plugin and bare
+    loop back to back; with MMLU_BENCH_STATE=FILE each finished part is kept there and a later run does
+    only the parts missing (the whole set takes about 2 x 65 minutes on 2 cores). The totals are the sums
+    over parts: each part pays its own process start and model load, on both sides."""
     import resource
 
     def cpu() -> float:  # children's CPU seconds: less disturbed than wall time on a shared machine
@@ -233,18 +254,39 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
 
     model = models()["gemma"]
     data = questions(work / "data", per_subject=int(per_subject) if per_subject else None)
-    before = cpu()
-    bare = subprocess.run([sys.executable, "-c", BARE, model, str(data)], env=ENV, capture_output=True, text=True,
-                          check=True)
-    bare_cpu, before = cpu() - before, cpu()
-    bare = json.loads(bare.stdout.strip().splitlines()[-1])
-    wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
-                                 f"--mmlu-model={model}", f"--mmlu-dataset={data}"], work)
-    plugin_cpu = cpu() - before
-    return {"questions": bare["n"], "plugin_s": round(wall, 1), "bare_loop_s": round(bare["wall"], 1),
-            "ratio": round(wall / bare["wall"], 3), "plugin_cpu_s": round(plugin_cpu, 1),
-            "bare_cpu_s": round(bare_cpu, 1), "cpu_ratio": round(plugin_cpu / bare_cpu, 3),
-            "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "plugin_s_per_q": round(wall / bare["n"], 4)}
+    parts = parts_of(data, int(os.environ.get("MMLU_BENCH_PARTS", "1")))
+    state_path = Path(os.environ["MMLU_BENCH_STATE"]) if os.environ.get("MMLU_BENCH_STATE") else None
+    state = json.loads(state_path.read_text()) if state_path and state_path.exists() else {}
+    for number, subjects in enumerate(parts, 1):
+        key = ",".join(subjects)
+        if f"{per_subject or 'all'}:{key}" in state:
+            continue
+        before = cpu()
+        bare = subprocess.run([sys.executable, "-c", BARE, model, str(data), key], env=ENV, capture_output=True,
+                              text=True, check=True)
+        bare_cpu, before = cpu() - before, cpu()
+        bare = json.loads(bare.stdout.strip().splitlines()[-1])
+        wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
+                                     f"--mmlu-model={model}", f"--mmlu-dataset={data}", f"--mmlu-subject={key}"],
+                                    work)
+        state[f"{per_subject or 'all'}:{key}"] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": cpu() - before,
+                      "bare_cpu_s": bare_cpu, "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"]}
+        print(f"  part {number}/{len(parts)} ({bare['n']} questions, {subjects[0]} .. {subjects[-1]}): "
+              f"plugin {wall:.1f} s, bare loop {bare['wall']:.1f} s, ratio {wall / bare['wall']:.3f}", flush=True)
+        if state_path:
+            state_path.write_text(json.dumps(state, indent=1))
+    done = [state[f"{per_subject or 'all'}:{','.join(p)}"] for p in parts
+            if f"{per_subject or 'all'}:{','.join(p)}" in state]
+    if len(done) < len(parts):
+        return {"parts_done": len(done), "parts": len(parts)}
+    total = {k: sum(d[k] for d in done) for k in ("questions", "plugin_s", "bare_s", "plugin_cpu_s", "bare_cpu_s")}
+    return {"questions": total["questions"], "parts": len(parts), "plugin_s": round(total["plugin_s"], 1),
+            "bare_loop_s": round(total["bare_s"], 1), "ratio": round(total["plugin_s"] / total["bare_s"], 3),
+            "plugin_cpu_s": round(total["plugin_cpu_s"], 1), "bare_cpu_s": round(total["bare_cpu_s"], 1),
+            "cpu_ratio": round(total["plugin_cpu_s"] / total["bare_cpu_s"], 3),
+            "plugin_peak_mb": max(d["plugin_peak_mb"] for d in done),
+            "bare_peak_mb": max(d["bare_peak_mb"] for d in done),
+            "plugin_s_per_q": round(total["plugin_s"] / total["questions"], 4)}
 
 
 # -p plugin modules that change how requests meet the server's slots

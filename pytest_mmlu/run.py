@@ -12,6 +12,7 @@ import pytest
 
 from . import __version__
 from .report.baseline import BaselineError, compare, load_baseline
+from .backends import default_base_url
 from .cache import CacheDamaged
 from .data import DatasetError
 from .data.redux import annotate, describe
@@ -171,7 +172,11 @@ class Run:
             return self.settings.label
         ev, s = self.evaluation, self.settings
         served = ev.model_id if ev.service.served_model_id or ev.service.protocol == "llama_cpp" else None
-        return default_label(served or s.model or ev.service.model or ev.model_id, ev.service.name)
+        model = served or s.model or ev.service.model or ev.model_id
+        url = s.base_urls[0] if s.base_urls else default_base_url(ev.service)
+        if model is None and self.config.option.collectonly and url:  # the server is not asked what it serves
+            return default_label(f"the model at {public_url(url)}", ev.service.name)
+        return default_label(model, ev.service.name)
 
     def collected(self, items) -> None:
         for position, item in enumerate(items):

@@ -43,6 +43,13 @@ def test_collect_only_lists_stable_node_ids(pytester, hub_folder):
     assert result.ret == 0
 
 
+def test_collect_only_names_the_server_it_did_not_ask(pytester, hub_folder):
+    result = run(pytester, "--mmlu-backend=llama", f"--mmlu-dataset={hub_folder}", "--collect-only",
+                 "--mmlu-base-url=http://user:secret@127.0.0.1:9/v1")
+    result.stdout.fnmatch_lines(["mmlu: run the model at http://127.0.0.1:9 (llama)"])
+    assert "unknown model" not in result.stdout.str() and "secret" not in result.stdout.str()
+
+
 def test_only_mmlu_items_run_when_no_paths_given(pytester, hub_folder):
     pytester.makepyfile(test_repo="def test_own(): assert False")
     pytester.makeini("[pytest]\ntestpaths = .\n")
