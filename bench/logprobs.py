@@ -257,26 +257,27 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
     parts = parts_of(data, int(os.environ.get("MMLU_BENCH_PARTS", "1")))
     state_path = Path(os.environ["MMLU_BENCH_STATE"]) if os.environ.get("MMLU_BENCH_STATE") else None
     state = json.loads(state_path.read_text()) if state_path and state_path.exists() else {}
-    for number, subjects in enumerate(parts, 1):
-        key = ",".join(subjects)
-        if f"{per_subject or 'all'}:{key}" in state:
+    # a part's entry in the state: the sample size and its subjects
+    keys = [f"{per_subject or 'all'}:{','.join(subjects)}" for subjects in parts]
+    for number, (subjects, key) in enumerate(zip(parts, keys), 1):
+        if key in state:
             continue
+        chosen = ",".join(subjects)
         before = cpu()
-        bare = subprocess.run([sys.executable, "-c", BARE, model, str(data), key], env=ENV, capture_output=True,
+        bare = subprocess.run([sys.executable, "-c", BARE, model, str(data), chosen], env=ENV, capture_output=True,
                               text=True, check=True)
         bare_cpu, before = cpu() - before, cpu()
         bare = json.loads(bare.stdout.strip().splitlines()[-1])
         wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
-                                     f"--mmlu-model={model}", f"--mmlu-dataset={data}", f"--mmlu-subject={key}"],
+                                     f"--mmlu-model={model}", f"--mmlu-dataset={data}", f"--mmlu-subject={chosen}"],
                                     work)
-        state[f"{per_subject or 'all'}:{key}"] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": cpu() - before,
+        state[key] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": cpu() - before,
                       "bare_cpu_s": bare_cpu, "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"]}
         print(f"  part {number}/{len(parts)} ({bare['n']} questions, {subjects[0]} .. {subjects[-1]}): "
               f"plugin {wall:.1f} s, bare loop {bare['wall']:.1f} s, ratio {wall / bare['wall']:.3f}", flush=True)
         if state_path:
             state_path.write_text(json.dumps(state, indent=1))
-    done = [state[f"{per_subject or 'all'}:{','.join(p)}"] for p in parts
-            if f"{per_subject or 'all'}:{','.join(p)}" in state]
+    done = [state[key] for key in keys if key in state]
     if len(done) < len(parts):
         return {"parts_done": len(done), "parts": len(parts)}
     total = {k: sum(d[k] for d in done) for k in ("questions", "plugin_s", "bare_s", "plugin_cpu_s", "bare_cpu_s")}
