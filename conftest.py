@@ -77,27 +77,42 @@ def chat_server(smollm2_path, tmp_path_factory):
     yield from _serve(smollm2_path, tmp_path_factory, "chat-server", threads=1)
 
 
-def _serve(model: str, tmp_path_factory, name: str, threads: int):
-    pytest.importorskip("llama_cpp.server")
-    port = free_port()
-    log = tmp_path_factory.mktemp(name) / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads), "--verbose", "False"],
-            stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def _started(proc: subprocess.Popen, url: str, model) -> bool:
+    """Whether the server answers, naming its model (not some other server on the port), before it exits
+    or two minutes pass."""
     deadline = time.monotonic() + 120
-    while True:
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/v1/models", timeout=2).ok:
-                break
+            reply = requests.get(f"{url}/v1/models", timeout=2)
+            if reply.ok and str(model) in reply.text:
+                return True
         except requests.RequestException:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
         time.sleep(0.3)
+    return False
+
+
+def _serve(model: str, tmp_path_factory, name: str, threads: int):
+    pytest.importorskip("llama_cpp.server")
+    folder = tmp_path_factory.mktemp(name)
+    for attempt in range(3):  # the free port may be taken by a parallel test before the server binds it
+        port, log = free_port(), folder / f"server-{attempt}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                 "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads), "--verbose", "False"],
+                stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        if _started(proc, url, model):
+            break
+        proc.kill()
+        proc.wait()
+        if "address already in use" not in log.read_text().lower():
+            break
+    else:
+        pytest.fail(f"llama_cpp.server found no free port in 3 tries:\n{log.read_text()[-2000:]}")
+    if proc.returncode is not None:
+        pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
     yield url
     proc.terminate()
     try:

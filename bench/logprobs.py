@@ -2,7 +2,8 @@
 
     python bench/logprobs.py routes            # s/question per route on the small real models
     python bench/logprobs.py fullset [N]       # the test set in process vs a bare loop of forward passes
-                                               # (MMLU_BENCH_PARTS=K MMLU_BENCH_STATE=FILE: in K parts, resumable)
+                                               # (MMLU_BENCH_PARTS=K MMLU_BENCH_STATE=FILE: in K parts, resumable;
+                                               #  MMLU_BENCH_FIRST=plugin: the plugin side of each part first)
     LLAMA_SERVER=/path/to/llama-server python bench/logprobs.py server [SUBJECT,...|all]
                                                # 0-shot vs 5-shot first pass on the C++ server
 
@@ -258,21 +259,36 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
     state_path = Path(os.environ["MMLU_BENCH_STATE"]) if os.environ.get("MMLU_BENCH_STATE") else None
     state = json.loads(state_path.read_text()) if state_path and state_path.exists() else {}
     # a part's entry in the state: the sample size and its subjects
+    first = os.environ.get("MMLU_BENCH_FIRST", "bare")  # which side of each part runs first: bare or plugin
+    if first not in ("bare", "plugin"):
+        raise SystemExit(f"MMLU_BENCH_FIRST={first!r}: expected 'bare' or 'plugin'")
     keys = [f"{per_subject or 'all'}:{','.join(subjects)}" for subjects in parts]
     for number, (subjects, key) in enumerate(zip(parts, keys), 1):
         if key in state:
             continue
         chosen = ",".join(subjects)
-        before = cpu()
-        bare = subprocess.run([sys.executable, "-c", BARE, model, str(data), chosen], env=ENV, capture_output=True,
-                              text=True, check=True)
-        bare_cpu, before = cpu() - before, cpu()
-        bare = json.loads(bare.stdout.strip().splitlines()[-1])
-        wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
-                                     f"--mmlu-model={model}", f"--mmlu-dataset={data}", f"--mmlu-subject={chosen}"],
-                                    work)
-        state[key] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": cpu() - before,
-                      "bare_cpu_s": bare_cpu, "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"]}
+
+        def run_bare() -> tuple[dict, float]:
+            before = cpu()
+            out = subprocess.run([sys.executable, "-c", BARE, model, str(data), chosen], env=ENV,
+                                 capture_output=True, text=True, check=True)
+            return json.loads(out.stdout.strip().splitlines()[-1]), cpu() - before
+
+        def run_plugin() -> tuple[float, int, float]:
+            before = cpu()
+            wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
+                                         f"--mmlu-model={model}", f"--mmlu-dataset={data}",
+                                         f"--mmlu-subject={chosen}"], work)
+            return wall, rss, cpu() - before
+
+        if first == "plugin":
+            wall, rss, plugin_cpu = run_plugin()
+            bare, bare_cpu = run_bare()
+        else:
+            bare, bare_cpu = run_bare()
+            wall, rss, plugin_cpu = run_plugin()
+        state[key] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": plugin_cpu,
+                      "bare_cpu_s": bare_cpu, "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "first": first}
         print(f"  part {number}/{len(parts)} ({bare['n']} questions, {subjects[0]} .. {subjects[-1]}): "
               f"plugin {wall:.1f} s, bare loop {bare['wall']:.1f} s, ratio {wall / bare['wall']:.3f}", flush=True)
         if state_path:

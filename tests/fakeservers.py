@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
 import struct
 import threading
@@ -665,7 +666,10 @@ class PostKeyFake(OpenAIFake):
 
 
 class Listener:
-    """A bare TCP port that counts the connections made to it and answers none: proof of no contact."""
+    """A bare TCP port that counts the connections made to it and answers none: proof of no contact.
+
+    `connections` is exact once the clients are done: it also accepts and counts the connections still
+    queued in the kernel (a connect() returns before the accept thread has seen it)."""
 
     def __init__(self, port: int = 0):
         self._sock = socket.socket()
@@ -673,31 +677,69 @@ class Listener:
         self._sock.bind(("127.0.0.1", port))
         self._sock.listen(64)
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        self.connections = 0
+        self._count = 0
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
-    def _accept(self) -> None:
-        while True:
+    def _take_queued(self) -> None:
+        """Accept and close every connection waiting in the queue; the caller holds the lock."""
+        while not self._closed.is_set() and select.select([self._sock], [], [], 0)[0]:
             try:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            self.connections += 1
+            self._count += 1
             conn.close()
 
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                select.select([self._sock], [], [], 0.05)  # a client waits at most this long to be cut off
+            except (OSError, ValueError):
+                return
+            with self._lock:
+                self._take_queued()
+
+    @property
+    def connections(self) -> int:
+        with self._lock:
+            self._take_queued()
+            return self._count
+
     def close(self) -> None:
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self._sock.close()
+        with self._lock:
+            self._closed.set()
+            self._sock.close()
+        self._thread.join()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+class ClosedPort:
+    """A loopback port bound and never listened on: connections to it are refused at once, and no other
+    socket can take the port while this holds it (a port merely closed could be reused by a parallel
+    test). `port` may be a port a fake has just given up."""
+
+    def __init__(self, port: int = 0):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", port))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._sock.close()
+
+
 # -- first-token log-probabilities (chat log-probability scoring) ------------------------------------
 # A first-token model: prompt -> the top first tokens as (token, log-probability), best first.
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from datafolders import make_questions, write_hub_layout
-from fakeservers import Listener, OpenAIFake, choice_containing
+from fakeservers import ClosedPort, Listener, OpenAIFake, choice_containing
 
 SUBJECTS = ("astronomy", "virology")
 SERVED = "gemma-3-270m-it-Q4_K_M.gguf"
@@ -75,8 +75,9 @@ def test_offline_with_part_of_the_replies_runs_only_those_and_lists_the_rest(pyt
 
 def test_a_warm_cache_scores_with_the_server_down(pytester, data):
     first, port = fill(pytester, data)
-    url = f"http://127.0.0.1:{port}"  # the server is gone: connections are refused
-    result = run(pytester, url, data)
+    with ClosedPort(port) as gone:  # the server is gone: connections are refused
+        url = gone.url
+        result = run(pytester, url, data)
     assert numbers(result.report) == numbers(first.report)
     result.stdout.fnmatch_lines([f"mmlu: cannot reach the llama backend at {url} (*); every selected "
                                  f"question has a cached reply: scoring from the cache"])
@@ -84,8 +85,9 @@ def test_a_warm_cache_scores_with_the_server_down(pytester, data):
 
 def test_a_cold_cache_with_the_server_down_still_stops_at_start(pytester, data):
     _, port = fill(pytester, data, "--mmlu-subject=astronomy")
-    url = f"http://127.0.0.1:{port}"
-    result = run(pytester, url, data)
+    with ClosedPort(port) as gone:
+        url = gone.url
+        result = run(pytester, url, data)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*cannot reach the llama backend at {url}*is the server running?*"])
 

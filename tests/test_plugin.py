@@ -7,6 +7,8 @@ import pytest
 import requests
 
 from datafolders import make_questions, write_csv_layout, write_hub_layout
+from agreement import assert_same_letter
+from fakeservers import ClosedPort
 
 SUBJECTS = ("astronomy", "college_computer_science")
 
@@ -134,9 +136,9 @@ def test_unknown_backend_suggests(pytester, hub_folder):
 
 
 def test_server_down_stops_at_start_naming_the_address(pytester, hub_folder):
-    from conftest import free_port
-    url = f"http://127.0.0.1:{free_port()}"
-    result = run(pytester, *mmlu_args(url, hub_folder))
+    with ClosedPort() as closed:
+        url = closed.url
+        result = run(pytester, *mmlu_args(url, hub_folder))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*cannot reach the llama backend at {url}*"])
     assert "Traceback" not in result.stderr.str()
@@ -156,12 +158,12 @@ def test_env_and_ini_settings(pytester, hub_folder, monkeypatch):
 # -- against the real server -------------------------------------------------------
 
 
-def server_letter(url, prompt):
+def server_scores(url, prompt):
+    """The letters' log-probabilities, asked of the server directly (not through the plugin)."""
     reply = requests.post(f"{url}/v1/completions", json={"prompt": prompt, "max_tokens": 1, "logprobs": 20,
                                                          "temperature": 0}, timeout=120).json()
     top = reply["choices"][0]["logprobs"]["top_logprobs"][0]
-    scores = {letter: top.get(f" {letter}", float("-inf")) for letter in "ABCD"}
-    return max("ABCD", key=lambda letter: (scores[letter], -"ABCD".index(letter)))
+    return {letter: top.get(f" {letter}", float("-inf")) for letter in "ABCD"}
 
 
 @pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["one-process", "xdist"])
@@ -180,7 +182,7 @@ def test_logprobs_run_matches_the_server_and_reports(pytester, llama_server, hub
     for subject, qs in by_subject.items():
         for q in qs:
             record = questions[f"mmlu::{subject}::{q.name}"]
-            assert record["predicted"] == server_letter(llama_server, harness(q).text)
+            assert_same_letter(record["predicted"], server_scores(llama_server, harness(q).text), q.name)
             assert record["expected"] == q.expected
             correct += record["predicted"] == q.expected
     assert data["overall"]["correct"] == correct

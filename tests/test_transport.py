@@ -1,13 +1,12 @@
 """Transport against a local fake: retries, Retry-After, timeouts, bounds, typed errors, no key in messages."""
 
 import json
-import socket
 import time
 import traceback
 
 import pytest
 
-from fakeservers import OpenAIFake, cut, hang, huge, not_json, status
+from fakeservers import ClosedPort, OpenAIFake, cut, hang, huge, not_json, status
 from pytest_mmlu import transport as transport_module
 from pytest_mmlu.backends import BackendError, BadReply, KeyRejected, Unreachable
 from pytest_mmlu.transport import BackendTimeout, RateLimited, Transport
@@ -71,7 +70,7 @@ def test_retry_after_is_capped(fake, monkeypatch):
     fake.script(fake.error("rate_limited", retry_after=5))
     data, waited = timed(post, fake, make(retries=2))
     assert data["object"] == "chat.completion"
-    assert waited < 2
+    assert waited < 4.5  # uncapped it would be 5 s; the slack is for a loaded machine
 
 
 def test_total_wait_is_bounded_and_ends_rate_limited(fake, monkeypatch):
@@ -80,7 +79,7 @@ def test_total_wait_is_bounded_and_ends_rate_limited(fake, monkeypatch):
     error, waited = timed(post, fake, make(retries=3))
     assert isinstance(error, RateLimited)
     assert len(fake.requests) == 4
-    assert waited < 3 * 0.3 + 1.5
+    assert waited < 4.5  # three capped waits of 0.3 s; uncapped the first alone would be 5 s
 
 
 def test_rate_limit_without_retry_after_backs_off_and_recovers(fake):
@@ -123,7 +122,7 @@ def test_a_hang_times_out_within_the_bound(fake):
     fake.script(hang(30), times=20)
     error, waited = timed(post, fake, make(retries=retries, timeout=timeout))
     assert isinstance(error, BackendTimeout), repr(error)
-    assert waited < timeout * (retries + 1) + 1.5
+    assert waited < timeout * (retries + 1) + 5  # far below one 30 s hang; slack for a loaded machine
     # the client gave up on the last try after 0.3 s: the fake's handler may not have recorded it yet
     assert fake.wait_for_requests(retries + 1), len(fake.requests)
     assert len(fake.requests) == retries + 1
@@ -134,7 +133,7 @@ def test_a_reply_stalled_mid_body_times_out_within_the_bound(fake):
     fake.script(cut(stall=5), times=20)
     error, waited = timed(post, fake, make(retries=retries, timeout=timeout))
     assert isinstance(error, BackendTimeout), repr(error)
-    assert waited < timeout * (retries + 1) + 1.5
+    assert waited < timeout * (retries + 1) + 3  # the stall is 5 s; slack for a loaded machine
 
 
 def test_not_json_is_bad_reply(fake):
@@ -170,10 +169,8 @@ def test_a_reply_cut_once_then_whole(fake):
 
 
 def test_connection_refused_is_unreachable():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    error, waited = timed(make(retries=2).get_json, f"http://127.0.0.1:{port}/v1/models")
+    with ClosedPort() as closed:
+        error, waited = timed(make(retries=2).get_json, f"{closed.url}/v1/models")
     assert isinstance(error, Unreachable), repr(error)
     assert waited < 5
 
