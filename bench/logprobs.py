@@ -255,38 +255,38 @@ def fullset(work: Path, per_subject: int | None = None) -> dict:
 
     model = models()["gemma"]
     data = questions(work / "data", per_subject=int(per_subject) if per_subject else None)
+
+    def run_bare(chosen: str) -> tuple[dict, float]:
+        before = cpu()
+        out = subprocess.run([sys.executable, "-c", BARE, model, str(data), chosen], env=ENV,
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1]), cpu() - before
+
+    def run_plugin(chosen: str) -> tuple[float, int, float]:
+        before = cpu()
+        wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
+                                     f"--mmlu-model={model}", f"--mmlu-dataset={data}", f"--mmlu-subject={chosen}"],
+                                    work)
+        return wall, rss, cpu() - before
+
     parts = parts_of(data, int(os.environ.get("MMLU_BENCH_PARTS", "1")))
     state_path = Path(os.environ["MMLU_BENCH_STATE"]) if os.environ.get("MMLU_BENCH_STATE") else None
     state = json.loads(state_path.read_text()) if state_path and state_path.exists() else {}
-    # a part's entry in the state: the sample size and its subjects
     first = os.environ.get("MMLU_BENCH_FIRST", "bare")  # which side of each part runs first: bare or plugin
     if first not in ("bare", "plugin"):
         raise SystemExit(f"MMLU_BENCH_FIRST={first!r}: expected 'bare' or 'plugin'")
+    # a part's entry in the state: the sample size and its subjects
     keys = [f"{per_subject or 'all'}:{','.join(subjects)}" for subjects in parts]
     for number, (subjects, key) in enumerate(zip(parts, keys), 1):
         if key in state:
             continue
         chosen = ",".join(subjects)
-
-        def run_bare() -> tuple[dict, float]:
-            before = cpu()
-            out = subprocess.run([sys.executable, "-c", BARE, model, str(data), chosen], env=ENV,
-                                 capture_output=True, text=True, check=True)
-            return json.loads(out.stdout.strip().splitlines()[-1]), cpu() - before
-
-        def run_plugin() -> tuple[float, int, float]:
-            before = cpu()
-            wall, rss, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
-                                         f"--mmlu-model={model}", f"--mmlu-dataset={data}",
-                                         f"--mmlu-subject={chosen}"], work)
-            return wall, rss, cpu() - before
-
         if first == "plugin":
-            wall, rss, plugin_cpu = run_plugin()
-            bare, bare_cpu = run_bare()
+            wall, rss, plugin_cpu = run_plugin(chosen)
+            bare, bare_cpu = run_bare(chosen)
         else:
-            bare, bare_cpu = run_bare()
-            wall, rss, plugin_cpu = run_plugin()
+            bare, bare_cpu = run_bare(chosen)
+            wall, rss, plugin_cpu = run_plugin(chosen)
         state[key] = {"questions": bare["n"], "plugin_s": wall, "bare_s": bare["wall"], "plugin_cpu_s": plugin_cpu,
                       "bare_cpu_s": bare_cpu, "plugin_peak_mb": rss, "bare_peak_mb": bare["rss_mb"], "first": first}
         print(f"  part {number}/{len(parts)} ({bare['n']} questions, {subjects[0]} .. {subjects[-1]}): "

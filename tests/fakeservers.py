@@ -665,6 +665,15 @@ class PostKeyFake(OpenAIFake):
         return self.require_key if req.method == "GET" else super().key_of(req)
 
 
+def _bound(port: int) -> tuple[socket.socket, str]:
+    """A loopback socket bound to `port` (0: any free one), and its URL. SO_REUSEADDR: it may take over
+    the port of a fake that has just closed."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 class Listener:
     """A bare TCP port that counts the connections made to it and answers none: proof of no contact.
 
@@ -672,11 +681,8 @@ class Listener:
     queued in the kernel (a connect() returns before the accept thread has seen it)."""
 
     def __init__(self, port: int = 0):
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # may take over a closed fake's port
-        self._sock.bind(("127.0.0.1", port))
+        self._sock, self.url = _bound(port)
         self._sock.listen(64)
-        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         self._count = 0
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -727,11 +733,7 @@ class ClosedPort:
     test). `port` may be a port a fake has just given up."""
 
     def __init__(self, port: int = 0):
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
-        self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self._sock, self.url = _bound(port)
 
     def __enter__(self):
         return self

@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 
-from datafolders import make_questions, write_csv_layout, write_hub_layout
 from agreement import assert_runs_agree, assert_same_letter
+from datafolders import make_questions, write_csv_layout, write_hub_layout
 from fakeservers import ClosedPort
 
 SUBJECTS = ("astronomy", "college_computer_science")
