@@ -22,8 +22,10 @@ class HubUnreachable(Exception):
     pass
 
 
-def _offline_requested() -> bool:
-    return any(os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE") for v in OFFLINE_VARS)
+def _offline_set() -> list[str]:
+    """The offline variables the user set, as set: the line that blames them names only these."""
+    return [f"{v}={os.environ[v].strip()}" for v in OFFLINE_VARS
+            if os.environ.get(v, "").strip().upper() in ("1", "ON", "YES", "TRUE")]
 
 
 def endpoint() -> str:
@@ -66,13 +68,14 @@ def load(load_dataset, name: str, *args, **kwargs):
     if name in BUILDERS or os.path.exists(name):
         return load_dataset(name, *args, **kwargs)
     _quiet()
-    if _offline_requested():
+    offline = _offline_set()
+    if offline:
         try:
             return load_dataset(name, *args, **kwargs)
         except Exception as exc:
-            raise HubUnreachable(f"{name} is not in the local Hugging Face cache and HF_DATASETS_OFFLINE or "
-                                 f"HF_HUB_OFFLINE is set ({_first_line(exc)}); give a local folder or file "
-                                 f"with --mmlu-dataset (README: Data: offline and local)") from None
+            raise HubUnreachable(f"{name} is not in the local Hugging Face cache and {' and '.join(offline)} "
+                                 f"{'is' if len(offline) == 1 else 'are'} set ({_first_line(exc)}); give a local "
+                                 f"folder or file with --mmlu-dataset (README: Data: offline and local)") from None
     url = endpoint()
     reason = why_unreachable(url)
     if reason is None:
