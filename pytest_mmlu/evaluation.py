@@ -19,7 +19,7 @@ from .keys import find_key
 from .question import Question
 from .scheduler import Prefetcher
 from .settings import Settings
-from .subjects import resolve_selection
+from .subjects import UnknownSubject, resolve_selection
 from .transport import Transport, connect_error
 
 
@@ -84,7 +84,13 @@ class Evaluation:
 
     # -- data ---------------------------------------------------------------
     def subjects(self) -> list[str]:
-        return resolve_selection(self.settings.subjects, self.source.subjects(self.settings.split))
+        split = self.settings.split
+        available = self.source.subjects(split)
+        splits = self.source.splits() if not available else None
+        if splits is not None and split not in splits:  # say so, not "no subject selected"
+            raise UnknownSubject(f"the dataset has no split {split!r} (it has {', '.join(map(repr, splits))}); "
+                                 f"choose one with --mmlu-split")
+        return resolve_selection(self.settings.subjects, available)
 
     def questions(self) -> list[Question]:
         if self._questions is None:

@@ -102,6 +102,9 @@ class QuestionItem(pytest.Item):
             else:
                 self._record("error", error=one_line(exc))
             raise
+        except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
+            self._record("error", error=f"internal error: {one_line(exc)}")
+            raise
 
     def runtest(self):
         self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters, self.evaluation.extraction)

@@ -26,7 +26,7 @@ from .faults import KEY, find_stop, stop_block
 from .items import QuestionItem
 from .judging import JudgeSetupError
 from .concurrency import describe as describe_concurrency
-from .lookahead import upcoming
+from .lookahead import blind, upcoming
 from .report.scoreboard import Scoreboard
 from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
 from .report.summary import render, summarize, to_report
@@ -53,6 +53,7 @@ class Run:
         self.started, self._clock = time.time(), time.monotonic()
         self.wall_seconds: float | None = None
         self.interrupted = False
+        self.cut_short = False
         self.shortened = 0
         self.unwritten: dict[str, str] = {}  # output file -> why it could not be written at the end
         self.stop = None  # a fault that ended the run (faults.StopReport)
@@ -154,7 +155,8 @@ class Run:
         copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
                   if workers and ev.service.protocol == "llama_cpp" else [])
         offline = [f"mmlu: {self.offline_note}"] if self.offline_note else []
-        return copies + offline + [
+        unseen = blind() if workers else None
+        return copies + ([f"mmlu: -n {workers}: {unseen}"] if unseen else []) + offline + [
             f"mmlu: run {self.label}",
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
@@ -228,8 +230,9 @@ class Run:
         gated = self.settings.gates or self.settings.drop_gates
         if gated and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                             pytest.ExitCode.NO_TESTS_COLLECTED):
+            self.cut_short = bool(session.shouldfail)  # -x or --maxfail: the gates saw only part of the run
             holds = all(v.holds for v in self.verdicts + self.drop_verdicts) and self.summary.overall.errors == 0 \
-                and self.scoreboard.other_failures == 0
+                and self.scoreboard.other_failures == 0 and not self.cut_short
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
         if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone,
             # with or without gates (as Ctrl-C keeps its 2), so CI tells a broken backend from a regression
@@ -294,6 +297,11 @@ class Run:
         for line in render(self.summary, self.verdicts + self.drop_verdicts, self.comparison,
                            width=tr._tw.fullwidth, label=self.label):
             tr.write_line(line)
+        others = self.scoreboard.other_failures
+        if others and (self.settings.gates or self.settings.drop_gates):
+            tr.write_line(f"{others} failure{'s' if others > 1 else ''} besides the MMLU verdicts (own tests, files "
+                          f"that could not be collected, crashed workers) fail{'' if others > 1 else 's'} the gated "
+                          f"run", red=True)
         cache = self.evaluation.cache
         if cache is not None and cache.damaged_rows:
             tr.write_line(f"{cache.damaged_rows} damaged cache entries were ignored and asked again", red=True)
@@ -305,6 +313,10 @@ class Run:
                 "--mmlu-report lists them"
             tr.write_line(f"{self.summary.overall.not_run} questions have no cached reply and were not run "
                           f"({where})", yellow=True)
+        elif self.cut_short:
+            tr.write_line(f"the run stopped early ({self.config.option.maxfail} failure(s) allowed by -x or --maxfail): "
+                          f"{self.summary.overall.not_run} questions were not run, so the gates fail the run",
+                          red=True)
         elif self.interrupted:
             tr.write_line("run interrupted: the numbers above cover the questions answered so far; "
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)

@@ -56,6 +56,10 @@ class DataSource:
     def subjects(self, split: str) -> list[str]:
         return sorted(SUBJECTS)
 
+    def splits(self) -> list[str] | None:
+        """The splits the data has, where that can be known without loading it (None: not known)."""
+        return None
+
     def has_split(self, split: str, subject: str) -> bool:
         return True
 
@@ -120,6 +124,9 @@ class HubFolder(_LocalSource):
         return sorted(p.name for p in self.path.iterdir()
                       if p.is_dir() and p.name not in NOT_SUBJECTS and self._files(p.name, split))
 
+    def splits(self) -> list[str]:
+        return sorted({f.name.split("-")[0] for f in self.path.glob("*/*.parquet")})
+
     def has_split(self, split: str, subject: str) -> bool:
         return bool(self._files(subject, split))
 
@@ -157,6 +164,11 @@ class CsvFolder(_LocalSource):
         folder, name = self._dir(split)
         suffix = f"_{name}.csv"
         return sorted(p.name[: -len(suffix)] for p in folder.glob(f"*{suffix}")) if folder.is_dir() else []
+
+    def splits(self) -> list[str]:
+        base = self._dir("test")[0].parent
+        names = {v: k for k, v in CSV_SPLIT_NAMES.items()}
+        return sorted(names.get(d.name, d.name) for d in base.iterdir() if d.is_dir() and any(d.glob("*.csv")))
 
     def has_split(self, split: str, subject: str) -> bool:
         return self._file(subject, split).is_file()

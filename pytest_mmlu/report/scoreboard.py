@@ -9,7 +9,9 @@ class Scoreboard:
     def __init__(self):
         self.records: dict[str, dict] = {}
         self.selected: dict[str, None] = {}  # ordered set of the selected MMLU node ids
-        self.other_failures = 0  # non-MMLU tests run alongside that failed
+        # failures that are no MMLU verdict: the user's own tests run alongside, files that could not be
+        # collected, MMLU items whose xdist worker crashed; any of them fails a gated run
+        self.other_failures = 0
 
     def select(self, nodeids) -> None:
         for nodeid in nodeids:
@@ -19,7 +21,7 @@ class Scoreboard:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mmlu", None)
         if record is None:
-            if report.failed and not report.nodeid.startswith("mmlu::"):
+            if report.failed:  # an own test, or an MMLU item that never got a verdict (its worker crashed)
                 self.other_failures += 1
             return
         previous = self.records.get(report.nodeid)
@@ -29,3 +31,7 @@ class Scoreboard:
         if report.when == "teardown" and report.failed:
             self.records[report.nodeid] = {**self.records[report.nodeid], "outcome": "error",
                                           "error": "teardown failed"}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a file of the user's that could not be collected (--continue-on-collection-errors)
+            self.other_failures += 1
