@@ -240,6 +240,9 @@ def test_summary_is_the_same_with_and_without_xdist(pytester, llama_server, csv_
 def test_gates_decide_the_exit_status(pytester, llama_server, hub_folder):
     low = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=0%",
                                    "--mmlu-min-accuracy=astronomy=0.0"))
+    outcomes = low.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == len(ROWS["test"])
+    assert outcomes.get("failed", 0) >= 1  # the base model is near chance: there are wrong answers to ignore
     assert low.ret == 0  # wrong answers alone do not fail a gated run
     low.stdout.fnmatch_lines(["gate overall >= 0.0%: PASS*", "gate astronomy >= 0.0%: PASS*"])
     high = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=stem=100%"))
@@ -253,6 +256,7 @@ def test_rerun_uses_the_cache_and_lf_asks_nothing(pytester, llama_server, hub_fo
     data = json.loads(report.read_text())
     assert not any(q.get("cached") for q in data["questions"])
     failed = [q["nodeid"] for q in data["questions"] if q["outcome"] == "failed"]
+    assert len(data["questions"]) == len(ROWS["test"]) and failed  # --lf has failures to re-run, all from the cache
     second = run(pytester, *mmlu_args(llama_server, hub_folder, f"--mmlu-report={report}", "--lf"))
     data2 = json.loads(report.read_text())
     assert sorted(q["nodeid"] for q in data2["questions"]) == sorted(failed)
