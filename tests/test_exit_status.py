@@ -10,11 +10,10 @@ test_plugin.py::test_gates_decide_the_exit_status (`--mmlu-min-accuracy`) and by
 """
 
 import json
-import re
 
 import pytest
 
-from datafolders import make_questions, write_hub_layout
+from datafolders import make_questions, right, write_hub_layout
 from fakeservers import Fault, OpenAIFake, not_json
 
 SUBJECTS = ("astronomy", "virology")
@@ -28,15 +27,6 @@ KEY = "sk-test-EXIT-7c2e"
 def data(tmp_path_factory):
     rows = {"test": [r for s in SUBJECTS for r in make_questions(s, PER_SUBJECT, seed=11)]}
     return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
-
-
-def right(prompt: str) -> str:
-    """A model that always knows the sum (the data's questions are additions)."""
-    a, b = map(int, re.findall(r"what is (\d+) \+ (\d+)\?", prompt)[-1])
-    for letter, text in re.findall(r"^([A-J])\. (.*)$", prompt, re.MULTILINE)[-4:]:
-        if text.strip() == str(a + b):
-            return f"Answer: {letter}"
-    raise AssertionError(f"no choice holds {a + b}")
 
 
 def wrong(prompt: str) -> str:

@@ -264,8 +264,8 @@ def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
         assert any(fnmatch.fnmatchcase(q["judge_error"], p) for p in expected), q["judge_error"]
     if kind == "gone":  # the POST the judge went away on is always among them
         assert any(fnmatch.fnmatchcase(q["judge_error"], expected[0]) for q in faulted)
-    result.stdout.fnmatch_lines([f"judge: 6 replies the rules could not read: 0 read by the judge, 0 with no answer, "
-                                 f"6 judge faults"])
+    result.stdout.fnmatch_lines(["judge: 6 replies the rules could not read: 0 read by the judge, 0 with no answer, "
+                                 "6 judge faults"])
     assert result.ret == 1  # failed items (unparsed), never errors: the model did answer
     assert "Traceback" not in result.stdout.str()
 
