@@ -29,10 +29,11 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from datafolders import make_questions, write_hub_layout  # noqa: E402
 from delay_server import serve  # noqa: E402
 
-from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
+from pytest_mmlu.core.subjects import SUBJECTS  # noqa: E402
+
+from datafolders import make_questions, write_hub_layout  # noqa: E402
 
 TOTAL = 14042
 # run pytest in a child that reports its own peak memory (KiB) on its last stderr line

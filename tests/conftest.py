@@ -25,7 +25,7 @@ HOST_VARIABLES = ("MMLU_BACKEND", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DEEPSEEK
 
 def _mmlu_run(config: pytest.Config) -> bool:
     """Whether this is a user's MMLU run (the plugin is on): then the test suite keeps out of it."""
-    from pytest_mmlu.settings import resolve
+    from pytest_mmlu.plugin.options import resolve
     try:
         return resolve(config).active
     except pytest.UsageError:
@@ -54,7 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Hypothesis tests: no per-example deadline (200 ms by default) and no too-slow health check, which a busy
     # CI machine (two cores shared by xdist workers) trips without any fault in the code
     try:
-        from hypothesis import HealthCheck, settings as hypothesis_settings
+        from hypothesis import HealthCheck
+        from hypothesis import settings as hypothesis_settings
     except ImportError:  # the tests that need it import it themselves
         return
     hypothesis_settings.register_profile("pytest-mmlu", deadline=None, suppress_health_check=[HealthCheck.too_slow])

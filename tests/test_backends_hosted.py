@@ -3,10 +3,11 @@ and each error reply mapped to the right error type or to an unparsed note."""
 
 import pytest
 
-from fakeservers import GeminiFake, OllamaFake, OpenAIFake, always, not_json, status
 from pytest_mmlu.backends import SERVICES, BackendError, BadReply, KeyRejected, auth_headers, make_backend
+from pytest_mmlu.backends.transport import RateLimited, Transport
 from pytest_mmlu.prompts import Prompt
-from pytest_mmlu.transport import RateLimited, Transport
+
+from fakeservers import GeminiFake, OllamaFake, OpenAIFake, always, not_json, status
 
 KEY = "sk-test-4b1d9e7c2a6f"
 PROMPT = Prompt.single("Which planet is largest?\nA. Mars\nB. Venus\nC. Jupiter\nD. Earth\nAnswer:")

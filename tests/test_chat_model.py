@@ -6,11 +6,12 @@ import json
 import pytest
 import requests
 
+from pytest_mmlu.backends import SERVICES, make_backend
+from pytest_mmlu.core.question import Question
+from pytest_mmlu.prompts import instruct
+
 from datafolders import write_hub_layout
 from fakeservers import OpenAIFake
-from pytest_mmlu.backends import SERVICES, make_backend
-from pytest_mmlu.prompts import instruct
-from pytest_mmlu.question import Question
 
 pytest.importorskip("llama_cpp")
 

@@ -6,16 +6,18 @@ import threading
 import time
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from datafolders import make_questions, write_hub_layout
-from fakeservers import OpenAIFake, hang, status
-from pytest_mmlu.backends.base import Reply
-from pytest_mmlu.question import Question
+from pytest_mmlu.core.question import Question
+from pytest_mmlu.core.reply import Reply
+from pytest_mmlu.core.subjects import category_of
 from pytest_mmlu.report.summary import render, summarize
 from pytest_mmlu.scoring.judge import Reading, judge_messages, needs_judge, read_judgement
 from pytest_mmlu.scoring.verdict import Verdict
-from pytest_mmlu.subjects import category_of
+
+from datafolders import make_questions, write_hub_layout
+from fakeservers import OpenAIFake, hang, status
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-judge-SECRET-7c21d9e0b4"
@@ -259,8 +261,8 @@ def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
     faulted = [q for q in result.report["questions"] if q.get("judge") == "fault"]
     assert len(faulted) == UNREADABLE
     assert all(q["predicted"] is None and q["unparsed"] and words in q["judge_error"] for q in faulted)
-    result.stdout.fnmatch_lines([f"judge: 6 replies the rules could not read: 0 read by the judge, 0 with no answer, "
-                                 f"6 judge faults"])
+    result.stdout.fnmatch_lines(["judge: 6 replies the rules could not read: 0 read by the judge, 0 with no answer, "
+                                 "6 judge faults"])
     assert result.ret == 1  # failed items (unparsed), never errors: the model did answer
     assert "Traceback" not in result.stdout.str()
 

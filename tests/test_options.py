@@ -1,6 +1,6 @@
 """`pytest --help` lists every option of the plugin (argparse formats help text: a bare % breaks it)."""
 
-from pytest_mmlu.settings import OPTIONS
+from pytest_mmlu.plugin.options import OPTIONS
 
 
 def test_help_lists_every_option(pytester):

@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import copy
 
-from ..prompts import Prompt
-from ..scoring.letters import read_letters
-from ..transport import Transport
-from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+from ..core.errors import BackendError, BadReply, KeyRejected, Unreachable
+from ..core.prompt import Prompt
+from ..core.reply import Reply
+from .base import Backend
+from .letters import read_letters
+from .transport import Transport
 
 TOP_K = 20  # the most OpenAI, DeepSeek and vLLM (by default) give
 
 
-class OpenAIChat:
+class OpenAIChat(Backend):
+    """Any OpenAI-compatible server; llama.cpp's own fields (slots, prompt cache) where the service has them."""
+
     def __init__(self, service, base_url: str, model: str | None, transport: Transport):
-        self.service = service
-        self.name = service.name
-        self.base_url = base_url
-        self.model = model
-        self.transport = transport
-        self.slots: int | None = None  # llama.cpp: requests the server serves at once, from /props
+        super().__init__(service, base_url, model, transport)
         self.slot: int | None = None  # llama.cpp: the slot this view's requests are pinned to
 
     def on_slot(self, slot: int) -> "OpenAIChat":
@@ -128,8 +127,6 @@ class OpenAIChat:
             raise BackendError(f"{self.model or 'the model'} at {self.base_url} refused a chat log-probability "
                                f"request: {exc}") from None
 
-    def close(self) -> None:
-        pass
 
 
 def _first_choice(data, base_url: str) -> dict:

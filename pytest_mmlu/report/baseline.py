@@ -1,4 +1,4 @@
-"""Comparison with a previous JSON report, question by question."""
+"""The comparison with a previous JSON report (--mmlu-baseline), question by question."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..core.errors import BaselineError
 from .stats import mcnemar_exact_p
-
-
-class BaselineError(ValueError):
-    pass
 
 
 def load_baseline(path) -> dict[str, dict]:
@@ -56,7 +53,9 @@ class Paired:
 
 
 @dataclass
-class Comparison:
+class BaselineComparison:
+    """This run against its baseline on the questions both answered: overall, and paired counts per scope."""
+
     common: int = 0
     baseline_correct: int = 0
     current_correct: int = 0
@@ -87,8 +86,8 @@ def _same_question(before: dict, now: dict) -> bool:
 
 
 def compare(baseline: dict[str, dict], current: dict[str, dict],
-            category_of: Callable[[str], str] | None = None) -> Comparison:
-    c = Comparison()
+            category_of: Callable[[str], str] | None = None) -> BaselineComparison:
+    c = BaselineComparison()
     c.scopes["overall"] = Paired()
     c.only_in_baseline = len(baseline.keys() - current.keys())
     c.only_in_current = len(current.keys() - baseline.keys())
@@ -121,7 +120,7 @@ def compare(baseline: dict[str, dict], current: dict[str, dict],
     return c
 
 
-def render_comparison(c: Comparison) -> list[str]:
+def render_comparison(c: BaselineComparison) -> list[str]:
     if not c.common:
         return ["baseline: no question answered in both runs"]
     lines = [f"baseline: {c.baseline_correct / c.common * 100:.1f}% -> {c.current_correct / c.common * 100:.1f}% "

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
@@ -21,10 +22,6 @@ from .stats import wilson_interval
 SIGNIFICANCE = 0.05
 MARK = "*"  # beside a difference significant at 5%
 FORMATS = ("text", "markdown", "csv", "json")
-
-
-class ReportError(ValueError):
-    """A file that is not a readable pytest-mmlu report; the message names it."""
 
 
 @dataclass
@@ -159,7 +156,9 @@ class Pair:
 
 
 @dataclass
-class Comparison:
+class RunsComparison:
+    """Several runs side by side: the runs, the subjects two or more share, and every pair's paired test."""
+
     runs: list[RunReport]
     subjects: list[str]  # the subject x run matrix's rows: subjects that at least two runs share
     pairs: list[Pair]
@@ -176,13 +175,13 @@ def pair(a: RunReport, b: RunReport) -> Pair:
                 c.mismatched, notes)
 
 
-def compare_runs(runs: list[RunReport]) -> Comparison:
+def compare_runs(runs: list[RunReport]) -> RunsComparison:
     counts: dict[str, int] = {}
     for run in runs:
         for subject in run.subjects:
             counts[subject] = counts.get(subject, 0) + 1
     shared = sorted(s for s, n in counts.items() if n >= 2)
-    return Comparison(runs, shared, [pair(a, b) for a, b in combinations(runs, 2)])
+    return RunsComparison(runs, shared, [pair(a, b) for a, b in combinations(runs, 2)])
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -227,7 +226,7 @@ def _pair_notes(p: Pair) -> list[str]:
     return [f"{p.a} vs {p.b}: {note}" for note in notes]
 
 
-def _matrix_cells(comparison: Comparison, subject: str) -> list[str]:
+def _matrix_cells(comparison: RunsComparison, subject: str) -> list[str]:
     cells = [subject]
     for run in comparison.runs:
         s = run.subjects.get(subject)
@@ -244,7 +243,7 @@ def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     return out
 
 
-def render_text(comparison: Comparison) -> str:
+def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
     lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
     if comparison.subjects:
@@ -265,7 +264,7 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int] = frozen
     return ["| " + " | ".join(cell(v) for v in r) + " |" for r in [header, rule] + rows]
 
 
-def results_rows(comparison: Comparison) -> list[list[str]]:
+def results_rows(comparison: RunsComparison) -> list[list[str]]:
     """`| Model | Format | Subject | Accuracy |`, one row per run and subject, and the overall of each run."""
     rows = []
     for run in comparison.runs:
@@ -277,7 +276,7 @@ def results_rows(comparison: Comparison) -> list[list[str]]:
     return rows
 
 
-def render_markdown(comparison: Comparison) -> str:
+def render_markdown(comparison: RunsComparison) -> str:
     lines = ["## MMLU runs compared", ""]
     lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
     lines += ["### Runs", ""]
@@ -302,7 +301,7 @@ CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring",
               "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report"]
 
 
-def render_csv(comparison: Comparison) -> str:
+def render_csv(comparison: RunsComparison) -> str:
     """One row per run and scope (`overall`, then each subject): ready for a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -318,7 +317,7 @@ def render_csv(comparison: Comparison) -> str:
     return out.getvalue()
 
 
-def to_json(comparison: Comparison) -> dict:
+def to_json(comparison: RunsComparison) -> dict:
     def score(s: Score) -> dict:
         low, high = s.interval
         return {**asdict(s), "accuracy": s.accuracy, "interval": [round(low, 6), round(high, 6)]}
@@ -334,12 +333,12 @@ def to_json(comparison: Comparison) -> dict:
     }
 
 
-def render_json(comparison: Comparison) -> str:
+def render_json(comparison: RunsComparison) -> str:
     return json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n"
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}
 
 
-def render(comparison: Comparison, fmt: str = "text") -> str:
+def render(comparison: RunsComparison, fmt: str = "text") -> str:
     return RENDERERS[fmt](comparison)

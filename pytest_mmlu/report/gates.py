@@ -7,6 +7,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
+from ..core.errors import OptionError
+
 FORMS = "VALUE or SCOPE=VALUE, VALUE as 0.55 or 55%"
 EPSILON = 1e-9
 
@@ -78,7 +80,7 @@ def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Ite
         if gate.scope not in known:
             close = difflib.get_close_matches(gate.scope, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
-            raise ValueError(f"{option}: unknown scope {gate.scope!r}{hint}")
+            raise OptionError(f"{option}: unknown scope {gate.scope!r}{hint}")
 
 
 def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..backends.base import Reply
-from ..question import Question
+from ..core.question import Question
+from ..core.reply import Reply
 from .extract import read_answer, strip_reasoning
 from .verdict import Verdict
 

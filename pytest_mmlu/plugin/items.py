@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from .backends import BackendError
-from .faults import NotCached, RunStop, one_line, short_repr
-from .question import Question
-from .scoring.letters import letter_of
-from .scoring.verdict import Verdict, describe_failure, judge
+from ..backends.letters import letter_of
+from ..core.errors import BackendError, NotCached, RunStop, one_line
+from ..core.question import Question
+from ..scoring.verdict import Verdict, describe_failure, read_verdict
+from .faults import short_repr
 
 REPLY_CHARS = 500
 RECORDED_META = ("language", "error_type", "cultural_sensitivity", "original_answer")  # a dataset's per-question facts
@@ -104,7 +104,8 @@ class QuestionItem(pytest.Item):
             raise
 
     def runtest(self):
-        self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters, self.evaluation.extraction)
+        ev = self.evaluation
+        self.verdict = read_verdict(self.reply, ev.scoring, self.question.letters, ev.extraction)
         reading = self.evaluation.judge_reading(self.position, self.question, self.reply)
         if reading is not None:  # the rules could not read the reply: the judge's word decides
             self.verdict = reading.applied(self.verdict)

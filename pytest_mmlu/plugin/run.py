@@ -10,34 +10,31 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__
-from .report.baseline import BaselineError, compare, load_baseline
-from .backends import default_base_url
-from .cache import CacheDamaged
-from .data import DatasetError
-from .data.redux import annotate, describe
-from .evaluation import CannotReach, Evaluation, SetupError
-from .report.gates import check_scopes, evaluate, evaluate_drops
-from .report.label import default_label, public_url
-from .report.markdown import render_markdown
-from .report.output import check_writable
+from .. import __version__
+from ..backends import default_base_url
+from ..core.errors import KEY, CannotReach, OptionError, SetupError
+from ..core.subjects import CATEGORIES, category_of
+from ..data.annotations import annotate, describe
+from ..engine.concurrency import describe as describe_concurrency
+from ..engine.evaluation import Evaluation
+from ..report.baseline import compare, load_baseline
+from ..report.gates import check_scopes, evaluate, evaluate_drops
+from ..report.label import default_label, public_url
+from ..report.markdown import render_markdown
+from ..report.output import check_writable
+from ..report.stop import find_stop, stop_block
+from ..report.summary import render, summarize, to_report
 from . import interrupts
-from .faults import KEY, find_stop, stop_block
 from .items import QuestionItem
-from .judging import JudgeSetupError
-from .concurrency import describe as describe_concurrency
 from .lookahead import upcoming
-from .report.scoreboard import Scoreboard
-from .subjects import CATEGORIES, SUBJECTS, UnknownSubject, category_of
-from .report.summary import render, summarize, to_report
+from .scoreboard import Scoreboard
 
-__all__ = ["Run", "SetupError"]
+__all__ = ["Run"]
 
 MANY_FAILURES = 100  # beyond this, failures are listed one line each unless --tb is given
 ROUTES = {"completions": " (completions: the next token after the prompt)",
           "chat": " (chat: the first token of the reply)"}
-STARTUP_ERRORS = (SetupError, DatasetError, CacheDamaged, UnknownSubject, BaselineError, ValueError,
-                  JudgeSetupError)
+STARTUP_ERRORS = (SetupError, ValueError)  # ValueError: what a library raises on a value it cannot use
 
 
 class Run:
@@ -102,7 +99,7 @@ class Run:
         available = ev.source.subjects(self.settings.split)
         check_scopes(self.settings.gates, available, CATEGORIES)
         if self.settings.drop_gates and not self.settings.baseline:
-            raise ValueError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
+            raise OptionError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
         check_scopes(self.settings.drop_gates, available, CATEGORIES, "--mmlu-max-drop")
         for option, target in (("--mmlu-report", self.settings.report), ("--mmlu-markdown", self.settings.markdown)):
             if target:  # found out now, not after an hour of questions
@@ -251,15 +248,16 @@ class Run:
                 "served_model": ev.model_id,
                 "base_urls": [public_url(u) for u in s.base_urls], "dataset": ev.source.describe(),
                 "revision": ev.source.revision(), "split": s.split, "shots": s.shots, "limit": s.limit,
-                "scoring": ev.scoring, "logprob_route": ev.route, "prompt": ev.prompt_format, "max_tokens": ev.max_tokens,
+                "scoring": ev.scoring, "logprob_route": ev.route, "prompt": ev.prompt_format,
+                "max_tokens": ev.max_tokens,
                 "temperature": s.temperature, "subjects": list(s.subjects), "interrupted": self.interrupted,
                 "pytest_mmlu": __version__, "language": ev.source.language, "dataset_notes": ev.source.notes(s.shots),
                 "redux": self.redux[1] if self.redux else None,
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
                 "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
-                "judge": None if ev.judge is None else {"backend": ev.judge.service.name, "model": ev.judge.model,
-                                                        "served_model": ev.judge.model_id,
-                                                        "base_url": public_url(ev.judge.base_url) if ev.judge.base_url else None}}
+                "judge": None if ev.judge is None else {
+                    "backend": ev.judge.service.name, "model": ev.judge.model, "served_model": ev.judge.model_id,
+                    "base_url": public_url(ev.judge.base_url) if ev.judge.base_url else None}}
 
     def _write_report(self, records) -> None:
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from . import settings as settings_mod
+from ..core.errors import SetupError
+from . import options
 from .items import MMLUCollector, QuestionItem
-from .run import Run, SetupError
+from .run import Run
 
 RUN = pytest.StashKey[Run]()
 
@@ -16,12 +17,12 @@ def _run(config: pytest.Config) -> Run | None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    settings_mod.add_options(parser)
+    options.add_options(parser)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    settings = settings_mod.resolve(config)
+    settings = options.resolve(config)
     if not settings.active:
         return
     if config.args_source != pytest.Config.ArgsSource.ARGS:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
-from .report import gates as gates_mod
-from .backends import SERVICES, default_base_url, normalise_url
-from .prompts import FORMATS
+from ..backends import SERVICES, default_base_url, normalise_url
+from ..engine.settings import Settings
+from ..prompts import FORMATS
+from ..report import gates as gates_mod
 
 SCORINGS = ("generate", "logprobs")
 
@@ -155,48 +155,6 @@ def add_options(parser: pytest.Parser) -> None:
                             dest=opt.dest, type=opt.type, default=None, metavar=opt.metavar,
                             help=cli_help)
             parser.addini(opt.dest, opt.help, type="args" if opt.repeat else "string")
-
-
-@dataclass(frozen=True)
-class Settings:
-    backend: str | None
-    model: str | None
-    base_urls: tuple[str, ...]
-    subjects: tuple[str, ...]
-    dataset: str
-    split: str
-    shots: int
-    limit: int | None
-    scoring: str | None
-    prompt: str | None
-    gates: tuple = ()
-    baseline: str | None = None
-    report: str | None = None
-    cache: str | None = None
-    no_cache: bool = False
-    concurrency: int | None = None
-    max_tokens: int | None = None
-    temperature: float = 0.0
-    timeout: float = 120.0
-    retries: int = 3
-    offline: bool = False
-    label: str | None = None
-    markdown: str | None = None
-    drop_gates: tuple = ()
-    judge: str | None = None
-    judge_model: str | None = None
-    judge_base_url: str | None = None
-    language: str | None = None
-    redux: str | None = None
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def active(self) -> bool:
-        return self.backend is not None
-
-    @property
-    def service(self):
-        return SERVICES[self.backend]
 
 
 def _split_values(values) -> list[str]:

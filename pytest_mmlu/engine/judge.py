@@ -11,27 +11,24 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .backends import (SERVICES, BackendError, KeyRejected, Reply, Unreachable, auth_headers,
-                       default_base_url, make_backend, needs_key)
+from ..backends import SERVICES, auth_headers, default_base_url, make_backend, needs_key
+from ..backends.keys import find_key
+from ..backends.transport import Transport, connect_error
+from ..core.errors import BackendError, KeyRejected, SetupError, Unreachable
+from ..core.prompt import Prompt
+from ..core.question import Question
+from ..core.reply import Reply
+from ..scoring.judge import Reading, fault, judge_messages, needs_judge, read_judgement
 from .cache import ReplyCache, cache_key
-from .keys import find_key
-from .prompts import Prompt
-from .question import Question
 from .scheduler import Prefetcher
-from .scoring.judge import Reading, fault, judge_messages, needs_judge, read_judgement
-from .transport import Transport, connect_error
 
 JUDGE_MAX_TOKENS = 16  # one letter or "none"; reasoning models get their service's budget
-
-
-class JudgeSetupError(Exception):
-    """A judge that cannot be used: stops the run at start with one line."""
 
 
 def check_options(settings) -> None:
     """Judge options that make no sense together, found before anything is loaded."""
     if not settings.judge and (settings.judge_model or settings.judge_base_url):
-        raise JudgeSetupError("--mmlu-judge-model and --mmlu-judge-base-url need --mmlu-judge BACKEND")
+        raise SetupError("--mmlu-judge-model and --mmlu-judge-base-url need --mmlu-judge BACKEND")
 
 
 class Judging:
@@ -45,7 +42,7 @@ class Judging:
         self.style = "mmlu"  # the answer-reading rules of the dataset (evaluation sets it)
         self.key = find_key(self.service.key_env, rootdir) if self.service.key_env else None
         if not self.key and needs_key(self.service, self.base_url):
-            raise JudgeSetupError(f"the {self.service.name} judge needs an API key: set {self.service.key_env} "
+            raise SetupError(f"the {self.service.name} judge needs an API key: set {self.service.key_env} "
                                   f"in the environment or in {Path(rootdir) / '.env'}")
         self.model_id: str | None = None  # as the judge's server reports it, for the cache key
         self._backend = None
@@ -73,31 +70,29 @@ class Judging:
             try:
                 self._backend = make_backend(self.service, self.base_url, self.model, transport)
             except ImportError as exc:
-                raise JudgeSetupError(f"the {self.service.name} judge needs {exc.name}: "
+                raise SetupError(f"the {self.service.name} judge needs {exc.name}: "
                                       f"pip install 'pytest-mmlu[{self.service.name}]'") from None
-        return self._backend
         return self._backend
 
     def check_reachable(self) -> None:
         """At start: the judge answers and accepts its key; learn the model it serves."""
         why = connect_error(self.base_url, self.settings.timeout) if self.base_url else None
         if why:
-            raise JudgeSetupError(f"cannot reach the {self.service.name} judge at {self.base_url} "
+            raise SetupError(f"cannot reach the {self.service.name} judge at {self.base_url} "
                                   f"({why}); is the server running?")
         try:
             self.model_id = self.backend().probe()
         except KeyRejected as exc:
-            raise JudgeSetupError(f"key rejected for the {self.service.name} judge: {exc}") from None
+            raise SetupError(f"key rejected for the {self.service.name} judge: {exc}") from None
         except (Unreachable, BackendError) as exc:
-            raise JudgeSetupError(f"the judge: {exc}") from None
+            raise SetupError(f"the judge: {exc}") from None
 
     def identity(self) -> dict:
         if self._ident is None:
             ident = {"role": "judge", "backend": self.service.name, "model": self.model}
             if self.service.served_model_id:
                 ident["served_model"] = self.model_id
-            if hasattr(self.backend(), "identity"):
-                ident.update(self.backend().identity())
+            ident.update(self.backend().identity())
             self._ident = ident
         return self._ident
 

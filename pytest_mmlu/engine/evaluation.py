@@ -7,37 +7,28 @@ import os
 import threading
 from pathlib import Path
 
-from . import prompts
-from .backends import (BackendError, KeyRejected, Reply, Unreachable, auth_headers, logprob_route,
-                       make_backend, needs_key)
-from .concurrency import lanes, per_server
+from .. import prompts
+from ..backends import SERVICES, auth_headers, logprob_route, make_backend, needs_key
+from ..backends.keys import find_key
+from ..backends.transport import Transport, connect_error
+from ..core.errors import GONE, KEY, BackendError, CannotReach, KeyRejected, NotCached, RunStop, SetupError, Unreachable
+from ..core.question import Question
+from ..core.reply import Reply
+from ..core.subjects import resolve_selection
+from ..data import open_source, sample
 from .cache import ReplyCache, cache_key
-from .data import open_source
-from .judging import Judging, JudgeSetupError, check_options
-from .faults import GONE, KEY, NotCached, RunStop
-from .keys import find_key
-from .question import Question
+from .concurrency import lanes, per_server
+from .judge import Judging, check_options
 from .scheduler import Prefetcher
 from .settings import Settings
-from .subjects import resolve_selection
-from .transport import Transport, connect_error
-
 
 SKIPPED = "\0skipped"  # in the parsed-questions file: rows the data left out (not a subject name)
-
-
-class SetupError(Exception):
-    """A problem that stops the run at start with one line (a usage error)."""
-
-
-class CannotReach(SetupError):
-    """No server answers at start: the run may still score what the cache holds."""
 
 
 class Evaluation:
     def __init__(self, settings: Settings, rootdir: Path, cache_dir: Path | None):
         self.settings = settings
-        self.service = settings.service
+        self.service = SERVICES[settings.backend]
         self.scoring = settings.scoring or self.service.scorings[0]
         if self.scoring not in self.service.scorings:
             if self.scoring == "logprobs" and self.service.no_logprobs:
@@ -70,6 +61,7 @@ class Evaluation:
         self.cache = None if settings.no_cache or cache_dir is None else ReplyCache(cache_dir)
         self.model_id: str | None = None  # as the server reports it, for the cache key
         self._backends = None
+        self._ident: dict | None = None
         self._prefetcher = None
         self._questions = None
         self._shots: dict[str, list[Question]] = {}
@@ -77,7 +69,7 @@ class Evaluation:
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self.stopped: RunStop | None = None  # a rejected key, or every server gone: nothing more is asked
         self._gone: set[int] = set()  # indices of servers that went away (others take their questions)
-        self.offline = bool(getattr(settings, "offline", False))  # replies come only from the cache
+        self.offline = settings.offline  # replies come only from the cache
         self._lock = threading.Lock()
         self.judge = self._judging(settings, rootdir)
         self._for_judge: dict[str, tuple[int, Question]] = {}  # reply key -> the question it answers
@@ -88,7 +80,6 @@ class Evaluation:
 
     def questions(self) -> list[Question]:
         if self._questions is None:
-            from .data import sample
             by_subject = self._parsed(self.settings.split, self.subjects())
             self._questions = [q for subject in sorted(by_subject)
                                for q in sample(by_subject[subject], self.settings.limit)]
@@ -114,7 +105,7 @@ class Evaluation:
         by_subject = self.source.load(split, subjects)
         rows = {s: [(q.index, q.question, q.choices, q.answer) + ((q.meta,) if q.meta else ()) for q in qs]
                 for s, qs in by_subject.items()}
-        if getattr(self.source, "skipped", None):
+        if self.source.skipped:
             rows[SKIPPED] = self.source.skipped
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
@@ -160,13 +151,13 @@ class Evaluation:
                 raise SetupError(str(exc)) from None
             self.model_id = self.model_id or model_id
             if self.cache is not None and model_id:  # so that offline runs find the same replies
-                self.cache.put_meta(self._model_meta(getattr(backend, "base_url", None)), model_id)
-            if self.route == "chat" and hasattr(backend, "check_logprobs"):
+                self.cache.put_meta(self._model_meta(backend.base_url), model_id)
+            if self.route == "chat":
                 try:
                     backend.check_logprobs()
                 except BackendError as exc:
                     raise SetupError(str(exc)) from None
-        self.server_slots = [getattr(b, "slots", None) for b in self.backends()]
+        self.server_slots = [b.slots for b in self.backends()]
 
     def _model_meta(self, url: str | None) -> str:
         return f"served_model {self.service.name} {url} {self.settings.model or ''}"
@@ -189,8 +180,7 @@ class Evaluation:
         ident = {"backend": self.service.name, "model": self.settings.model or self.service.model}
         if self.service.served_model_id:
             ident["served_model"] = self.model_id
-        if hasattr(self.backends()[0], "identity"):
-            ident.update(self.backends()[0].identity())
+        ident.update(self.backends()[0].identity())
         return ident
 
     # -- answering ----------------------------------------------------------
@@ -209,10 +199,9 @@ class Evaluation:
         return cache_key(material)
 
     def _identity_cached(self) -> dict:
-        ident = getattr(self, "_ident", None)
-        if ident is None:
-            ident = self._ident = self.identity()
-        return ident
+        if self._ident is None:
+            self._ident = self.identity()
+        return self._ident
 
     def cached(self, key: str) -> Reply | None:
         if self.cache is None:
@@ -272,8 +261,7 @@ class Evaluation:
         key, prompt, letters = task
         servers = self.backends()
         # a request thread may hold a view of its server pinned to one slot (concurrency.lanes)
-        index = next(i for i, b in enumerate(servers)
-                     if b is backend or getattr(b, "base_url", None) == getattr(backend, "base_url", b))
+        index = next(i for i, b in enumerate(servers) if b is backend or b.base_url == backend.base_url)
         while True:
             with self._lock:
                 if self.stopped:
@@ -301,18 +289,15 @@ class Evaluation:
 
     # -- the judge ----------------------------------------------------------
     def _judging(self, settings: Settings, rootdir: Path) -> Judging | None:
-        try:
-            check_options(settings)
-            if not settings.judge:
-                return None
-            if self.scoring != "generate":
-                raise JudgeSetupError(f"--mmlu-judge reads generated replies; it has nothing to read with "
-                                      f"{self.scoring} scoring")
-            judging = Judging(settings, rootdir, self.cache)
-            judging.style = self.extraction
-            return judging
-        except JudgeSetupError as exc:
-            raise SetupError(str(exc)) from None
+        check_options(settings)
+        if not settings.judge:
+            return None
+        if self.scoring != "generate":
+            raise SetupError(f"--mmlu-judge reads generated replies; it has nothing to read with "
+                             f"{self.scoring} scoring")
+        judging = Judging(settings, rootdir, self.cache)
+        judging.style = self.extraction
+        return judging
 
     def judge_reading(self, position: int, question: Question, reply: Reply):
         """The judge's reading of a reply the rules cannot read; None without a judge or when not needed."""
@@ -328,7 +313,7 @@ class Evaluation:
         return backend.generate(prompt, self.max_tokens, self.settings.temperature)
 
     def _where(self, index: int) -> str:
-        return getattr(self.backends()[index], "base_url", None) or "in process"
+        return self.backends()[index].base_url or "in process"
 
     def per_server(self) -> list[int]:
         """Requests in flight per server from this process: --mmlu-concurrency, else the server's slots."""
