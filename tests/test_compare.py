@@ -19,8 +19,9 @@ from pytest_mmlu.report.compare import ReportError, compare_runs, read_report, r
 from pytest_mmlu.report.gates import DropGate, evaluate_drops, parse_drop
 from pytest_mmlu.report.label import default_label, public_url
 from pytest_mmlu.report.markdown import render_markdown
+from pytest_mmlu.report.schema import to_report
 from pytest_mmlu.report.stats import mcnemar_exact_p
-from pytest_mmlu.report.summary import summarize, to_report
+from pytest_mmlu.report.summary import summarize
 
 GOLDEN = Path(__file__).parent / "golden"
 

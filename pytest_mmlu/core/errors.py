@@ -60,12 +60,13 @@ class CacheDamaged(SetupError):
 class ReportError(MMLUError, ValueError):
     """A file that is not a readable pytest-mmlu report; the message names it.
 
-    `problem` says which way (missing, folder, unreadable, not_json, not_report, newer), `cause` the exception
-    behind it, so that a caller can word it its own way (report.baseline)."""
+    `problem` says which way (missing, folder, unreadable, not_json, not_report, newer), `detail` what was found
+    and `cause` the exception behind it, so that a caller can word it its own way (report.baseline)."""
 
-    def __init__(self, message: str, problem: str = "", cause: BaseException | None = None):
+    def __init__(self, message: str, problem: str = "", detail: str = "", cause: BaseException | None = None):
         super().__init__(message)
         self.problem = problem
+        self.detail = detail
         self.cause = cause
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from datetime import datetime, timezone
@@ -22,8 +21,9 @@ from ..report.gates import check_scopes, evaluate, evaluate_drops
 from ..report.label import default_label, public_url
 from ..report.markdown import render_markdown
 from ..report.output import check_writable
+from ..report.schema import RunConfig, to_report, write_report
 from ..report.stop import find_stop, stop_block
-from ..report.summary import render, summarize, to_report
+from ..report.summary import render, summarize
 from . import interrupts
 from .items import QuestionItem
 from .lookahead import upcoming
@@ -242,7 +242,7 @@ class Run:
             self.config.option.tbstyle = "no"
             self.shortened = failed
 
-    def run_config(self) -> dict:
+    def run_config(self) -> RunConfig:
         ev, s = self.evaluation, self.settings
         return {"label": self.label, "backend": ev.service.name, "model": s.model or ev.service.model,
                 "served_model": ev.model_id,
@@ -260,18 +260,11 @@ class Run:
                     "base_url": public_url(ev.judge.base_url) if ev.judge.base_url else None}}
 
     def _write_report(self, records) -> None:
-        report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison)
-        if self.drop_verdicts:
-            report["drop_gates"] = [{"scope": v.gate.scope, "max_drop_points": v.gate.points, "drop_points": v.drop,
-                                     "p_value": v.p_value, "common": v.common, "holds": v.holds,
-                                     "reason": v.reason} for v in self.drop_verdicts]
         answered = {r["nodeid"] for r in records}
-        report["not_run"] = [n for n in self.scoreboard.selected if n not in answered]
-        if self.stop is not None:
-            report["stopped"] = vars(self.stop)
-        path = Path(self.settings.report)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison,
+                           drop_verdicts=self.drop_verdicts,
+                           not_run=[n for n in self.scoreboard.selected if n not in answered], stopped=self.stop)
+        write_report(self.settings.report, report)
 
     def _write_markdown(self) -> None:
         text = render_markdown(self.summary, self.verdicts + self.drop_verdicts, self.comparison, self.label,

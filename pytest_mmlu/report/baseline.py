@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..core.errors import BaselineError
+from ..core.errors import BaselineError, ReportError
+from .schema import Record, read_report
 from .stats import mcnemar_exact_p
 
 
-def load_baseline(path) -> dict[str, dict]:
+def load_baseline(path) -> dict[str, Record]:
+    """The baseline's question records by node id, read through the one report reader."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"baseline {path} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise BaselineError(f"baseline {path} is not a readable JSON report ({exc})") from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
-                                                  for q in questions):
-        raise BaselineError(f"baseline {path} is not a pytest-mmlu report (no 'questions' list)")
-    return {q["nodeid"]: q for q in questions}
+        return read_report(path).questions
+    except ReportError as exc:
+        if exc.problem == "missing":
+            raise BaselineError(f"baseline {path} does not exist") from None
+        if exc.problem == "not_report":
+            raise BaselineError(f"baseline {path} is not a pytest-mmlu report ({exc.detail})") from None
+        if exc.problem == "newer":
+            raise BaselineError(f"baseline {path} was written by a newer pytest-mmlu ({exc.detail}): "
+                                f"upgrade pytest-mmlu") from None
+        raise BaselineError(f"baseline {path} is not a readable JSON report ({exc.cause})") from None
 
 
 @dataclass

@@ -17,27 +17,15 @@ from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
-from .stats import wilson_interval
+from .schema import Score
+from .schema import read_report as read_report_file
+
+__all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
+           "read_reports", "render"]
 
 SIGNIFICANCE = 0.05
 MARK = "*"  # beside a difference significant at 5%
 FORMATS = ("text", "markdown", "csv", "json")
-
-
-@dataclass
-class Score:
-    correct: int
-    total: int  # scored: correct + wrong + unparsed
-    unparsed: int = 0
-    errors: int = 0
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.correct / self.total if self.total else None
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson_interval(self.correct, self.total)
 
 
 @dataclass
@@ -67,44 +55,13 @@ class RunReport:
         return f"{dataset}: {what}"
 
 
-def _score(raw, where: str) -> Score:
-    if not isinstance(raw, dict):
-        raise ReportError(f"{where} is missing")
-    try:
-        return Score(int(raw["correct"]), int(raw["total"]), int(raw.get("unparsed") or 0),
-                     int(raw.get("errors") or 0))
-    except (KeyError, TypeError, ValueError):
-        raise ReportError(f"{where} has no whole 'correct' and 'total'") from None
-
-
 def read_report(path) -> RunReport:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReportError(f"{path}: a folder, not a report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"{path}: cannot be read ({exc.strerror if isinstance(exc, OSError) else exc})") from None
-    except ValueError as exc:
-        raise ReportError(f"{path}: not JSON ({exc})") from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
-                                                  for q in questions):
-        raise ReportError(f"{path}: not a pytest-mmlu report (no 'questions' list)")
-    try:
-        overall = _score(data.get("overall"), "'overall'")
-        subjects_raw = data.get("subjects") or {}
-        if not isinstance(subjects_raw, dict):
-            raise ReportError("'subjects' is not a mapping")
-        subjects = {str(s): _score(t, f"subject {s!r}") for s, t in sorted(subjects_raw.items())}
-    except ReportError as exc:
-        raise ReportError(f"{path}: not a pytest-mmlu report ({exc})") from None
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    """One report, through the one reader (schema.read_report), as this command needs it."""
+    report = read_report_file(path)
+    overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
-    return RunReport(str(path), str(label), config, overall, subjects, {q["nodeid"]: q for q in questions})
+    return RunReport(report.path, str(label), config, overall, subjects, report.questions)
 
 
 def read_reports(paths) -> list[RunReport]:

@@ -1,4 +1,5 @@
-"""Per-question records to numbers: per subject, per category, overall; rendered and reported."""
+"""Per-question records to numbers: per subject, per category, overall; and their rendering for the terminal.
+(The JSON report is built from a summary in schema.py.)"""
 
 from __future__ import annotations
 
@@ -103,23 +104,3 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     if comparison is not None:
         lines += [""] + render_comparison(comparison)
     return lines
-
-
-def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict, comparison=None) -> dict:
-    overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
-    if summary.first_tokens:
-        overall.update(first_tokens=summary.first_tokens, first_not_letter=summary.first_not_letter)
-    report = {
-        "overall": overall,
-        "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
-        "categories": {c: t.to_json() for c, t in summary.categories.items()},
-        "gates": [{"scope": v.gate.scope, "minimum": v.gate.minimum, "actual": v.actual, "holds": v.holds,
-                   "reason": v.reason} for v in verdicts],
-        "config": config,
-        "questions": sorted(records, key=lambda r: r["nodeid"]),
-    }
-    if comparison is not None:
-        report["baseline"] = comparison.to_json()
-    if summary.breakdowns:
-        report["breakdowns"] = {b.key: b.to_json() for b in summary.breakdowns}
-    return report

@@ -71,13 +71,6 @@ class Reading:
         said = "the judge found no answer" if self.outcome == "none" else f"judge fault: {self.detail}"
         return Verdict(None, True, f"{verdict.reason}; {said}")
 
-    def record(self) -> dict:
-        fields = {"judge": self.letter if self.outcome == "letter" else self.outcome,
-                  "judge_reply": self.reply[:200], "judge_cached": self.cached}
-        if self.outcome == "fault":
-            fields["judge_error"] = self.detail
-        return fields
-
 
 def fault(detail: str, reply: str = "") -> Reading:
     return Reading("fault", detail=" ".join(detail.split())[:300], reply=reply)
