@@ -336,7 +336,7 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
     data = questions(work / "data", None if subjects == "all" else tuple(subjects.split(",")))
     limit = [f"--mmlu-limit={os.environ['MMLU_BENCH_LIMIT']}"] if os.environ.get("MMLU_BENCH_LIMIT") else []
     for module, body in CLIENTS.values():
-        (work / f"{module}.py").write_text("import pytest_mmlu.engine.evaluation as e\n" + body)
+        (work / f"{module}.py").write_text("import pytest_mmlu.engine.endpoint as e\n" + body)
     env_path = f"{work}{os.pathsep}{ENV.get('PYTHONPATH', '')}"
     out = {}
     # (model, label, server flags, client: True pins slots, else a CLIENTS entry), most telling first;

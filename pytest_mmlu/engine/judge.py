@@ -1,9 +1,8 @@
-"""The judge at run time: its backend, its requests in flight, its cache entries.
+"""The judge at run time: an `Endpoint` under the judge role, and the replies sent to it.
 
-A reply the rules cannot read is handed to the judge as soon as it arrives (or is
-found in the cache), so judge requests run alongside the model's; the item waits for
-the judge's reading only when its turn comes. What the judge is asked and how its
-answer is read lives in scoring/judge.py.
+A reply the rules cannot read is handed to the judge as soon as it arrives (or is found in the cache), so judge
+requests run alongside the model's; the item waits for the judge's reading only when its turn comes. What the
+judge is asked and how its answer is read lives in scoring/judge.py.
 """
 
 from __future__ import annotations
@@ -11,16 +10,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ..backends import SERVICES, auth_headers, default_base_url, make_backend, needs_key
-from ..backends.keys import find_key
-from ..backends.transport import Transport, connect_error
-from ..core.errors import BackendError, KeyRejected, SetupError, Unreachable
+from ..backends import SERVICES, Backend, default_base_url
+from ..core.errors import BackendError, SetupError
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
 from ..scoring.judge import Reading, fault, judge_messages, needs_judge, read_judgement
-from .cache import ReplyCache, cache_key
-from .scheduler import Prefetcher
+from .cache import ReplyCache
+from .endpoint import JUDGE, Endpoint
 
 JUDGE_MAX_TOKENS = 16  # one letter or "none"; reasoning models get their service's budget
 
@@ -31,76 +28,44 @@ def check_options(settings) -> None:
         raise SetupError("--mmlu-judge-model and --mmlu-judge-base-url need --mmlu-judge BACKEND")
 
 
-class Judging:
-    def __init__(self, settings, rootdir: Path, cache: ReplyCache | None):
-        self.settings = settings
-        self.service = SERVICES[settings.judge]
-        self.model = settings.judge_model or self.service.model
-        self.base_url = settings.judge_base_url or default_base_url(self.service)
-        self.max_tokens = self.service.max_tokens if self.service.reasoning_field else JUDGE_MAX_TOKENS
-        self.cache = cache
-        self.style = "mmlu"  # the answer-reading rules of the dataset (evaluation sets it)
-        self.key = find_key(self.service.key_env, rootdir) if self.service.key_env else None
-        if not self.key and needs_key(self.service, self.base_url):
-            raise SetupError(f"the {self.service.name} judge needs an API key: set {self.service.key_env} "
-                                  f"in the environment or in {Path(rootdir) / '.env'}")
-        self.model_id: str | None = None  # as the judge's server reports it, for the cache key
-        self._backend = None
-        self._ident: dict | None = None
-        self._prefetcher: Prefetcher | None = None
+class Judge:
+    """Reads, with a judge model, the replies the rules cannot read (`reading`)."""
+
+    def __init__(self, endpoint: Endpoint, reading_style: str):
+        self.endpoint = endpoint
+        self.style = reading_style  # the answer-reading rules of the dataset: what counts as unreadable
+        service = endpoint.service
+        self.max_tokens = service.max_tokens if service.reasoning_field else JUDGE_MAX_TOKENS
         self._jobs: dict[tuple, str] = {}  # question -> judge key of the job for its reply
         self._lock = threading.RLock()  # submit() runs in request threads too
-        self._down: str | None = None  # the judge is gone or refuses the key: later requests fail fast
+
+    @classmethod
+    def from_settings(cls, settings, scoring: str, reading_style: str, rootdir: Path,
+                      cache: ReplyCache | None) -> "Judge | None":
+        """The run's judge (None without --mmlu-judge); options that cannot work stop the run at start."""
+        check_options(settings)
+        if not settings.judge:
+            return None
+        if scoring != "generate":
+            raise SetupError(f"--mmlu-judge reads generated replies; it has nothing to read with {scoring} scoring")
+        service = SERVICES[settings.judge]
+        url = settings.judge_base_url or default_base_url(service)
+        endpoint = Endpoint(service, (url,) if url else (), settings.judge_model, rootdir=rootdir,
+                            timeout=settings.timeout, retries=settings.retries, role=JUDGE,
+                            concurrency=service.concurrency, pin_slots=False, cache=cache)
+        return cls(endpoint, reading_style)
 
     def describe(self) -> str:
-        where = self.base_url or "in process"
-        model = self.model or self.model_id or "(as served)"
-        return f"mmlu: judge {self.service.name} at {where}; model {model} (reads only unreadable replies)"
-
-    # -- the judge's backend ---------------------------------------------------------
-    def backend(self):
-        with self._lock:
-            return self._backend or self._make_backend()
-
-    def _make_backend(self):
-        if self._backend is None:
-            transport = Transport(timeout=self.settings.timeout, retries=self.settings.retries,
-                                  headers=auth_headers(self.service, self.key),
-                                  secrets=(self.key,) if self.key else ())
-            try:
-                self._backend = make_backend(self.service, self.base_url, self.model, transport)
-            except ImportError as exc:
-                raise SetupError(f"the {self.service.name} judge needs {exc.name}: "
-                                      f"pip install 'pytest-mmlu[{self.service.name}]'") from None
-        return self._backend
-
-    def check_reachable(self) -> None:
-        """At start: the judge answers and accepts its key; learn the model it serves."""
-        why = connect_error(self.base_url, self.settings.timeout) if self.base_url else None
-        if why:
-            raise SetupError(f"cannot reach the {self.service.name} judge at {self.base_url} "
-                                  f"({why}); is the server running?")
-        try:
-            self.model_id = self.backend().probe()
-        except KeyRejected as exc:
-            raise SetupError(f"key rejected for the {self.service.name} judge: {exc}") from None
-        except (Unreachable, BackendError) as exc:
-            raise SetupError(f"the judge: {exc}") from None
-
-    def identity(self) -> dict:
-        if self._ident is None:
-            ident = {"role": "judge", "backend": self.service.name, "model": self.model}
-            if self.service.served_model_id:
-                ident["served_model"] = self.model_id
-            ident.update(self.backend().identity())
-            self._ident = ident
-        return self._ident
+        ep = self.endpoint
+        where = ep.urls[0] if ep.urls else "in process"
+        model = ep.model or ep.model_id or "(as served)"
+        return f"mmlu: judge {ep.service.name} at {where}; model {model} (reads only unreadable replies)"
 
     def key_for(self, messages: tuple[dict, ...]) -> str:
-        return cache_key({"v": 1, **self.identity(), "messages": list(messages), "max_tokens": self.max_tokens,
-                          "temperature": 0.0})
+        return self.endpoint.key_for({"messages": list(messages), "max_tokens": self.max_tokens,
+                                      "temperature": 0.0})
 
-    # -- judging ----------------------------------------------------------------------
+    # -- judging ----------------------------------------------------------------------------------------------
     def submit(self, position: int, question: Question, reply: Reply) -> None:
         """Called as a reply arrives (any thread): an unreadable one goes to the judge right away."""
         try:
@@ -117,7 +82,7 @@ class Judging:
         with self._lock:  # the job exists before anyone can wait for it
             if qid in self._jobs:
                 return
-            self.prefetcher().submit(position, key, (key, messages, question.letters))
+            self.endpoint.requests(self._ask).submit(position, key, (key, messages, question.letters))
             self._jobs[qid] = key
 
     def reading(self, position: int, question: Question, reply: Reply) -> Reading | None:
@@ -131,46 +96,22 @@ class Judging:
         if key is None:
             return None
         try:
-            return self._prefetcher.wait(key)
+            return self.endpoint.requests(self._ask).wait(key)
         except (BackendError, InterruptedError) as exc:
             return fault(str(exc))
         except Exception as exc:  # whatever else the judge's backend raises is its fault, not a letter
             return fault(f"{type(exc).__name__}: {exc}")
 
-    def prefetcher(self) -> Prefetcher:
-        with self._lock:
-            if self._prefetcher is None:
-                self._prefetcher = Prefetcher([self.backend()], self.service.concurrency, self._ask)
-            return self._prefetcher
-
-    def _ask(self, backend, task) -> Reading:
+    def _ask(self, lane: tuple[int, Backend], task) -> Reading:
         """In a request thread: the cache, else the judge; its raw reply is stored, its reading is not."""
         key, messages, letters = task
-        if self.cache is not None:
-            data = self.cache.get(key)
-            if data is not None:
-                try:
-                    return _cached(read_judgement(Reply.from_json(data), letters))
-                except TypeError:
-                    self.cache.damaged_rows += 1
-        if self._down:
-            raise BackendError(f"not asked: {self._down}")
+        hit = self.endpoint.cached(key)
+        if hit is not None:
+            reading = read_judgement(hit, letters)
+            return Reading(reading.outcome, reading.letter, reading.detail, reading.reply, cached=True)
         prompt = Prompt(text=messages[-1]["content"], messages=messages)
-        try:
-            reply = backend.generate(prompt, self.max_tokens, 0.0)  # faults: see reading()
-        except (Unreachable, KeyRejected) as exc:
-            self._down = self._down or str(exc)  # the rest fail fast, as faults
-            raise
-        if self.cache is not None:
-            self.cache.put(key, reply.to_json())
+        reply = self.endpoint.ask(lane, key, lambda backend: backend.generate(prompt, self.max_tokens, 0.0))
         return read_judgement(reply, letters)
 
     def stop(self) -> None:
-        if self._prefetcher is not None:
-            self._prefetcher.stop()
-        if self._backend is not None:
-            self._backend.close()
-
-
-def _cached(reading: Reading) -> Reading:
-    return Reading(reading.outcome, reading.letter, reading.detail, reading.reply, cached=True)
+        self.endpoint.stop()

@@ -1,4 +1,9 @@
-"""Hook implementations only: each hands off to the module that does the work."""
+"""Hook implementations only: each hands off to the object that does the work.
+
+Every process has a `Session` (its side of the run: the engine, the header, the items' positions); the controller
+alone has an `Outcome` (the records, the summary, the gates, the exit status, the files), registered as a plugin
+of its own only where there is no `workerinput`, as pytest registers junitxml's LogXML.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,12 @@ import pytest
 from ..core.errors import SetupError
 from . import options
 from .items import MMLUCollector, QuestionItem
-from .run import Run
+from .outcome import Outcome
+from .session import Session
 
-RUN = pytest.StashKey[Run]()
-
-
-def _run(config: pytest.Config) -> Run | None:
-    return config.stash.get(RUN, None)
+SESSION = pytest.StashKey[Session]()
+OUTCOME = pytest.StashKey[Outcome]()
+START_ERRORS = (SetupError, ValueError)  # ValueError: what a library raises on a value it cannot use
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,59 +32,64 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = []  # no paths given: only MMLU items, not the repository's testpaths
     try:
-        run = Run(config, settings)
-    except SetupError as exc:
+        session = config.stash[SESSION] = Session(config, settings)
+        if not hasattr(config, "workerinput"):  # the controller alone sums up the run
+            outcome = config.stash[OUTCOME] = Outcome(config, settings, session)
+            config.pluginmanager.register(outcome, "mmlu-outcome")
+            session.start(outcome)
+    except START_ERRORS as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[RUN] = run
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    run = config.stash.get(RUN, None)
-    if run is not None:
-        run.close()
-        del config.stash[RUN]
+    outcome = config.stash.get(OUTCOME, None)
+    if outcome is not None:
+        outcome.close()
+        config.pluginmanager.unregister(outcome)
+        del config.stash[OUTCOME]
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        session.close()
+        del config.stash[SESSION]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
-    run = _run(node.config)
-    if run is not None:
-        node.workerinput.update(run.for_workers())
+    session = node.config.stash.get(SESSION, None)
+    if session is not None:
+        node.workerinput.update(session.handoff())
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    run = _run(config)
-    return run.header() if run is not None else None
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        return None
+    outcome = config.stash.get(OUTCOME, None)
+    return session.header(outcome.header_notes() if outcome is not None else [])
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector):
     report = yield
-    run = _run(collector.config)
-    if run is not None and isinstance(collector, pytest.Session):
+    session = collector.config.stash.get(SESSION, None)
+    if session is not None and isinstance(collector, pytest.Session):
         # an explicit node id: children of the session would otherwise start with "::"
         report.result.append(MMLUCollector.from_parent(collector, name="mmlu", nodeid="mmlu",
-                                                       path=collector.config.rootpath, evaluation=run.evaluation))
+                                                       path=collector.config.rootpath,
+                                                       evaluation=session.evaluation))
     return report
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    run = _run(session.config)
-    if run is not None:
-        run.collected(session.items)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node, ids) -> None:
-    run = _run(node.config)
-    if run is not None:
-        run.selected_ids(ids)
+    mmlu = session.config.stash.get(SESSION, None)
+    if mmlu is not None:
+        mmlu.collected(session.items)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem) -> None:
     if isinstance(item, QuestionItem):
-        _run(item.config).prefetch(item)
+        item.config.stash[SESSION].prefetch(item)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -93,14 +102,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     return report
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    run = _run(config)
-    if run is not None and run.is_controller:
-        run.terminal_summary(terminalreporter)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
-    run = _run(session.config)
-    if run is not None:
-        run.finish(session)
+    mmlu = session.config.stash.get(SESSION, None)
+    if mmlu is not None:
+        mmlu.stop()  # requests not started are dropped; the outcome sums up what was answered

@@ -8,7 +8,7 @@ from ..backends.letters import letter_of
 from ..core.errors import BackendError, NotCached, RunStop, one_line
 from ..core.question import Question
 from ..report.schema import Record, answer_record, error_record
-from ..scoring.verdict import Verdict, describe_failure, read_verdict
+from ..scoring.verdict import Verdict, describe_failure
 from .faults import short_repr
 
 
@@ -95,8 +95,7 @@ class QuestionItem(pytest.Item):
             raise
 
     def runtest(self):
-        ev = self.evaluation
-        self.verdict = read_verdict(self.reply, ev.scoring, self.question.letters, ev.extraction)
+        self.verdict = self.evaluation.plan.verdict(self.reply, self.question.letters)
         reading = self.evaluation.judge_reading(self.position, self.question, self.reply)
         if reading is not None:  # the rules could not read the reply: the judge's word decides
             self.verdict = reading.applied(self.verdict)

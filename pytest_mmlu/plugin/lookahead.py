@@ -1,12 +1,11 @@
-"""Which items an xdist worker will run next, so their requests can be in flight already.
-
-Each worker holds a queue of item indices sent by the controller; we read it
-without taking from it. (Without xdist the session's item list says it all.)
-"""
+"""Which items this process runs next, so their requests can be in flight already: the whole run order without
+xdist, else what the xdist worker was sent (its queue read without taking from it). One strategy per process,
+chosen when the session starts."""
 
 from __future__ import annotations
 
 import itertools
+from typing import Iterable
 
 import pytest
 
@@ -31,3 +30,27 @@ def upcoming(item: pytest.Item, position: int, count: int) -> list[int]:
     nxt = getattr(interactor, "nextitem_index", None)
     head = [position] + ([nxt] if isinstance(nxt, int) else [])
     return (head + queued)[:count]
+
+
+class RunOrder:
+    """Without xdist the session's item list is the run order: only the window's new end needs submitting."""
+
+    def __init__(self):
+        self._horizon = 0  # every position below this was handed over
+
+    def next_positions(self, item, window: int) -> Iterable[int]:
+        positions = range(max(item.position, self._horizon), min(item.position + window, len(item.session.items)))
+        self._horizon = max(self._horizon, item.position + window)
+        return positions
+
+
+class WorkerQueue:
+    """On an xdist worker: the items the controller sent it, in the order it will run them."""
+
+    def __init__(self):
+        self._submitted: set[int] = set()  # positions already handed to the evaluation
+
+    def next_positions(self, item, window: int) -> Iterable[int]:
+        positions = [p for p in upcoming(item, item.position, window) if p not in self._submitted]
+        self._submitted.update(positions)
+        return positions

@@ -1,4 +1,5 @@
-"""Accuracy gates: `--mmlu-min-accuracy [SCOPE=]VALUE`, and whether each holds."""
+"""Gates: `--mmlu-min-accuracy [SCOPE=]VALUE` and `--mmlu-max-drop [SCOPE=]POINTS`, parsed, their scopes checked,
+each one's verdict, and whether together they hold (the exit status of a gated run)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,12 @@ def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
         verdicts.append(GateVerdict(gate, tally.accuracy, holds,
                                     f"{tally.accuracy * 100:.1f}% on {tally.scored} questions"))
     return verdicts
+
+
+def gates_hold(verdicts: Iterable, errors: int, other_failures: int = 0) -> bool:
+    """With at least one gate, the gates decide the exit status: they hold when every gate holds and no
+    question errored (nor any other test failed); wrong answers alone do not fail a gated run."""
+    return all(v.holds for v in verdicts) and errors == 0 and other_failures == 0
 
 
 SIGNIFICANCE = 0.05
