@@ -1,8 +1,6 @@
 """Generate scoring on a real chat model: SmolLM2-135M-Instruct through llama_cpp.server and in process,
 and as the judge. It is near chance on MMLU: these tests check what the plugin does with what it writes."""
 
-import json
-
 import pytest
 import requests
 
@@ -12,6 +10,7 @@ from pytest_mmlu.prompts import instruct
 
 from datafolders import write_hub_layout
 from fakeservers import OpenAIFake
+from runs import run_pytest
 
 pytest.importorskip("llama_cpp")
 
@@ -40,10 +39,8 @@ def data(tmp_path_factory):
 
 def run(pytester, data, *args):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(f"--mmlu-dataset={data}", "--mmlu-scoring=generate", MAX_TOKENS,
-                                           f"--mmlu-report={report}", "-p", "no:randomly", *args)
-    result.report = json.loads(report.read_text())
-    return result
+    return run_pytest(pytester, f"--mmlu-dataset={data}", "--mmlu-scoring=generate", MAX_TOKENS,
+                      f"--mmlu-report={report}", "-p", "no:randomly", *args, report=report)
 
 
 def check_generate_report(report):

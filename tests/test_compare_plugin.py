@@ -9,6 +9,7 @@ import pytest
 
 from datafolders import make_questions, write_hub_layout
 from fakeservers import OpenAIFake
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 GGUF = "/models/mistral-7b-instruct-v0.2.Q4_K_M.gguf"
@@ -39,10 +40,7 @@ def args(url, data, report, *extra):
 
 
 def run(pytester, url, data, *extra, report="report.json"):
-    result = pytester.runpytest_subprocess(*args(url, data, report, *extra))
-    path = pytester.path / report
-    result.report = json.loads(path.read_text()) if path.exists() else None
-    return result
+    return run_pytest(pytester, *args(url, data, report, *extra), report=pytester.path / report)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The MMLU family: MMLU-Pro, MMMLU, Global-MMLU and MMLU-Redux in their hub layouts, loaded through
 `datasets`, and run end to end the way users run them."""
 
-import json
 import re
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from datafolders import (
     write_redux,
 )
 from fakeservers import OpenAIFake
+from runs import run_pytest
 
 PRO_CATEGORIES = ("biology", "computer science", "other")
 SUBJECTS = ("astronomy", "virology")
@@ -301,10 +301,8 @@ def independent(report, style):
 
 def run(pytester, *args):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess("-p", "no:randomly", f"--mmlu-report={report}", "--mmlu-no-cache",
-                                           *args)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "-p", "no:randomly", f"--mmlu-report={report}", "--mmlu-no-cache", *args,
+                      report=report)
 
 
 def check_numbers(report, style):

@@ -13,6 +13,7 @@ import pytest
 
 from datafolders import make_questions, write_hub_layout
 from fakeservers import ClosedPort, OpenAIFake, PostKeyFake, cut, hang, huge, not_json, status
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-test-SECRET-4f9a1c77e2"
@@ -53,11 +54,8 @@ def posts(fake):
 
 def run(pytester, url, data, *extra):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(
-        "--mmlu-backend=openai", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-        f"--mmlu-report={report}", "--mmlu-retries=2", "--mmlu-timeout=5", *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                      f"--mmlu-report={report}", "--mmlu-retries=2", "--mmlu-timeout=5", *extra, report=report)
 
 
 def accounted(report):

@@ -18,6 +18,7 @@ from pytest_mmlu.scoring.verdict import Verdict
 
 from datafolders import make_questions, write_hub_layout
 from fakeservers import OpenAIFake, hang, status
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-judge-SECRET-7c21d9e0b4"
@@ -165,16 +166,12 @@ def posts(fake):
 
 def run(pytester, main, data, *extra, judge=None):
     report = pytester.path / "report.json"
-    if report.exists():
-        report.unlink()
     judge_args = (["--mmlu-judge=openai", f"--mmlu-judge-base-url={judge.url}", "--mmlu-judge-model=judge-1"]
                   if judge is not None else [])
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={main.url}", f"--mmlu-dataset={data}",
-        "--mmlu-scoring=generate", f"--mmlu-report={report}", "--mmlu-retries=0", "--mmlu-timeout=5",
-        *judge_args, *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(
+        pytester, "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={main.url}",
+        f"--mmlu-dataset={data}", "--mmlu-scoring=generate", f"--mmlu-report={report}", "--mmlu-retries=0",
+        "--mmlu-timeout=5", *judge_args, *extra, report=report, fresh=True)
 
 
 @pytest.fixture

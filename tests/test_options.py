@@ -1,5 +1,8 @@
 """`pytest --help` lists every option of the plugin (argparse formats help text: a bare % breaks it)."""
 
+import dataclasses
+
+from pytest_mmlu.engine.settings import Settings
 from pytest_mmlu.plugin.options import OPTIONS
 
 
@@ -10,3 +13,7 @@ def test_help_lists_every_option(pytester):
     for opt in OPTIONS:
         assert f"--mmlu-{opt.name}" in out
     assert "55%;" in out  # a literal percent sign, not a format error
+
+
+def test_every_option_fills_one_setting():
+    assert sorted(opt.setting for opt in OPTIONS) == sorted(f.name for f in dataclasses.fields(Settings))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Every option's value, typed; gates are report.gates objects, parsed by the option table."""
+    """Every option's value, typed: one field per row of the option table (plugin/options.py); gates are
+    report.gates objects, parsed there."""
 
     backend: str | None
     model: str | None
@@ -38,7 +39,6 @@ class Settings:
     judge_base_url: str | None = None
     language: str | None = None
     redux: str | None = None
-    extras: dict = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
