@@ -1,3 +1,3 @@
 """pytest-mmlu: the MMLU benchmark as a pytest test suite."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -205,3 +206,12 @@ def write_redux(root: Path, rows: list[dict]) -> Path:
         configs[subject] = [("test", f"{subject}/test-*")]
     _readme(root, configs, "MMLU-Redux copy.")
     return root
+
+
+def right(prompt: str) -> str:
+    """A model that always knows the sum (the data's questions are additions)."""
+    a, b = map(int, re.findall(r"what is (\d+) \+ (\d+)\?", prompt)[-1])
+    for letter, text in re.findall(r"^([A-J])\. (.*)$", prompt, re.MULTILINE)[-4:]:
+        if text.strip() == str(a + b):
+            return f"Answer: {letter}"
+    raise AssertionError(f"no choice holds {a + b}")

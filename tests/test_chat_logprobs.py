@@ -7,6 +7,7 @@ import math
 import re
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +19,7 @@ from pytest_mmlu.engine.concurrency import lanes, per_server
 from pytest_mmlu.prompts import Prompt, letter
 from pytest_mmlu.scoring.verdict import read_verdict as judge
 
+from agreement import TIE, assert_same_letter
 from datafolders import make_questions, write_hub_layout
 from fakeservers import (
     ChatLogprobsFake,
@@ -425,6 +427,32 @@ def test_concurrency_option_overrides_the_slots(pytester, data):
 # -- real routes on the small model (llama_cpp.server + gemma) --------------------------------------
 
 
+# the letter prompt, zero-shot, written out here (not built by the plugin)
+LETTER_PROMPT = ("The following is a multiple choice question about {about}. Reply with the letter of the correct "
+                 "answer (A, B, C or D) alone, nothing else.\n\n{question}\nA. {0}\nB. {1}\nC. {2}\nD. {3}\nAnswer:")
+
+
+def spelled(token):
+    """A token's text without whitespace or the word-start markers of SentencePiece (▁) and byte-level BPE (Ġ)."""
+    return token.replace("▁", " ").replace("Ġ", " ").strip()
+
+
+def chat_first_token(url, text):
+    """Asked of the server directly (not through the plugin): the first token it generates, the letters'
+    log-probabilities (each letter's spellings among the top 20 summed; -inf when absent) and the top 20's scores,
+    lowest first."""
+    reply = requests.post(f"{url}/v1/chat/completions", timeout=120, json={
+        "messages": [{"role": "user", "content": text}], "max_tokens": 1, "temperature": 0, "logprobs": True,
+        "top_logprobs": 20}).json()
+    first = reply["choices"][0]["logprobs"]["content"][0]
+    probs = {}
+    for entry in first["top_logprobs"]:
+        if spelled(entry["token"]) in ABCD:
+            probs[spelled(entry["token"])] = probs.get(spelled(entry["token"]), 0.0) + math.exp(entry["logprob"])
+    scores = {x: math.log(probs[x]) if x in probs else float("-inf") for x in ABCD}
+    return first["token"], scores, sorted(e["logprob"] for e in first["top_logprobs"])
+
+
 @pytest.mark.server
 def test_real_chat_route_gives_letters_or_reasons(pytester, data, tmp_path, llama_server):
     report = tmp_path / "r.json"
@@ -432,14 +460,33 @@ def test_real_chat_route_gives_letters_or_reasons(pytester, data, tmp_path, llam
                  "--mmlu-subject=astronomy", "--mmlu-limit=4", "--mmlu-prompt=letter", f"--mmlu-report={report}")
     result.stdout.fnmatch_lines(["*scoring logprobs (chat: the first token of the reply); prompt letter*"])
     out = json.loads(report.read_text())
-    assert out["overall"]["total"] == 4
-    for q in out["questions"]:
-        assert "first_token" in q
+    questions = out["questions"]
+    assert out["overall"]["total"] == len(questions) == len({q["nodeid"] for q in questions}) == 4  # --mmlu-limit=4
+    rows = [r for r in ROWS["test"] if r["subject"] == "astronomy"]
+    letters_seen = 0
+    for q in questions:
+        row = rows[q["index"]]
+        assert q["nodeid"] == f"mmlu::astronomy::q{q['index']:04d}" and q["expected"] == "ABCD"[row["answer"]]
+        text = LETTER_PROMPT.format(*row["choices"], about="astronomy", question=row["question"])
+        # the plugin's prompt is the golden one, so the direct request below asks what the run asked
+        question = Question("astronomy", q["index"], row["question"], tuple(row["choices"]), row["answer"])
+        assert letter(question).text == text
+        first, scores, top = chat_first_token(llama_server, text)
+        best = max(scores.values())
+        letters_seen += best > float("-inf")
+        if top[-1] - top[-2] > TIE:  # the generated token, where the model's choice is clear
+            assert q["first_token"] == first and q["first_is_letter"] == (spelled(first) in ABCD), (q, first)
+        if best > top[0] + TIE:  # a letter clearly inside the top 20: the run must have read one
+            assert not q["unparsed"], (q, scores)
         if q["unparsed"]:
-            assert q["how"].startswith("no choice letter among the top 20 first tokens")
+            assert q["predicted"] is None and q["how"].startswith("no choice letter among the top 20 first tokens")
         else:
-            assert q["predicted"] == max(q["logprobs"], key=q["logprobs"].get)
-    assert out["overall"]["first_not_letter"] == sum(not q["first_is_letter"] for q in out["questions"])
+            assert_same_letter(q["predicted"], scores, q["nodeid"])
+    if letters_seen:  # "all unparsed" fails where the server does give letters
+        assert any(not q["unparsed"] for q in questions)
+    assert out["overall"]["unparsed"] == sum(q["unparsed"] for q in questions)
+    assert out["overall"]["correct"] == sum(q["predicted"] == q["expected"] for q in questions)
+    assert out["overall"]["first_not_letter"] == sum(not q["first_is_letter"] for q in questions)
 
 
 def test_first_token_survives_the_cache_even_when_empty():

@@ -1,11 +1,12 @@
 """The judge: only unreadable replies go to it, its letters are counted apart, its faults never give a letter."""
 
+import fnmatch
 import json
 import re
 import threading
-import time
 
 import pytest
+import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -205,7 +206,7 @@ def test_the_judge_reads_only_the_replies_the_rules_cannot(pytester, data, main,
                                  "judge: 6 replies the rules could not read: 6 read by the judge, 0 with no answer, "
                                  "0 judge faults"])
     body = posts(judge)[0].body
-    assert body["model"] == "judge-1" and body["temperature"] == 0 and body["max_tokens"] <= 16
+    assert body["model"] == "judge-1" and body["temperature"] == 0 and body["max_tokens"] == 16
 
 
 def test_a_judge_that_finds_no_answer_leaves_the_reply_unparsed(pytester, data, main):
@@ -218,33 +219,32 @@ def test_a_judge_that_finds_no_answer_leaves_the_reply_unparsed(pytester, data, 
     result.stdout.fnmatch_lines(["*unparsed reply (no answer letter (none); the judge found no answer)*"])
 
 
-def _gone_after_first_post(judge):
-    judge.script(hang(30), times=100)
-
-    def close():
-        while not posts(judge):
-            time.sleep(0.01)
-        judge.close()
-    threading.Thread(target=close, daemon=True).start()
-
-
+# what each kind of fault leaves in judge_error: fnmatch patterns, one of which each message must match
+# ({url}: the judge's chat route)
+GONE = ["connection to {url} broke while reading the reply (*Connection aborted*",  # the POST it went away on
+        "cannot reach {url}: connection refused",  # asked once the port was shut
+        "not asked: cannot reach {url}: connection refused"]  # after a refusal, the rest fail fast
 FAULTS = {
-    "nonsense": (lambda judge: None, lambda p: "I think the reply means B, probably.", "is not one of A, B, C, D"),
-    "server-error": (lambda judge: judge.script(status(500, {"error": "boom"}), times=100), judge_reader, "HTTP 500"),
-    "hang": (lambda judge: judge.script(hang(30), times=100), judge_reader, "no reply from"),
-    "gone": (_gone_after_first_post, judge_reader, ""),
+    "nonsense": ({}, lambda judge: None, lambda p: "I think the reply means B, probably.",
+                 ["the judge's reply is not one of A, B, C, D or none: 'I think the reply means B, probably.'"]),
+    "server-error": ({}, lambda judge: judge.script(status(500, {"error": "boom"}), times=100), judge_reader,
+                     ["HTTP 500 from {url}: boom"]),
+    "hang": ({}, lambda judge: judge.script(hang(30), times=100), judge_reader,
+             ["no reply from {url} within 1s (1 tries)"]),
+    # a crashed judge: its first POST is reset and its port shut (an event in the fake, not a timer)
+    "gone": ({"go_away_after": 0}, lambda judge: None, judge_reader, GONE),
 }
 
 
 @pytest.mark.parametrize("kind", FAULTS)
 def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
-    arrange, answer, words = FAULTS[kind]
+    options, arrange, answer, patterns = FAULTS[kind]
     # the model's replies go into the cache first, so the run with a 1 s timeout asks only the judge
     # (the timeout is the model's too: a reply of the model's held up 1 s on a busy machine is an error)
     warm = run(pytester, main, data)
     assert warm.report["overall"]["errors"] == 0
     asked_main = len(posts(main))
-    with OpenAIFake("openai", answer=answer) as judge:
+    with OpenAIFake("openai", answer=answer, **options) as judge:
         arrange(judge)
         result = run(pytester, main, data, "--mmlu-timeout=1", judge=judge)  # a hang ends as "no reply within 1s"
         assert len(posts(main)) == asked_main  # every reply of the model came from the cache
@@ -257,7 +257,12 @@ def test_a_judge_fault_never_gives_a_letter(pytester, data, main, kind):
                                                                                         0, 0)
     faulted = [q for q in result.report["questions"] if q.get("judge") == "fault"]
     assert len(faulted) == UNREADABLE
-    assert all(q["predicted"] is None and q["unparsed"] and words in q["judge_error"] for q in faulted)
+    assert all(q["predicted"] is None and q["unparsed"] for q in faulted)
+    expected = [p.format(url=f"{judge.url}/v1/chat/completions") for p in patterns]
+    for q in faulted:
+        assert any(fnmatch.fnmatchcase(q["judge_error"], p) for p in expected), q["judge_error"]
+    if kind == "gone":  # the POST the judge went away on is always among them
+        assert any(fnmatch.fnmatchcase(q["judge_error"], expected[0]) for q in faulted)
     result.stdout.fnmatch_lines(["judge: 6 replies the rules could not read: 0 read by the judge, 0 with no answer, "
                                  "6 judge faults"])
     assert result.ret == 1  # failed items (unparsed), never errors: the model did answer
@@ -340,3 +345,81 @@ def test_a_judge_that_cannot_work_stops_the_run_at_start(pytester, data, main, a
     assert result.ret == 4
     result.stderr.fnmatch_lines([message])
     assert posts(main) == []
+
+
+# -- a real judge: SmolLM2 behind llama_cpp.server (conftest's chat_server) ------------------------------
+
+REAL_ROWS = [
+    ("high_school_geography", "The Prime Meridian passes through which city?",
+     ["Paris", "Greenwich", "Madrid", "Lagos"], 1),
+    ("college_computer_science", "Which data structure follows the last-in, first-out principle?",
+     ["Queue", "Stack", "Heap", "Linked list"], 1),
+    ("astronomy", "Which planet is closest to the Sun?", ["Venus", "Mercury", "Mars", "Earth"], 1),
+    ("high_school_biology", "What colour is chlorophyll?", ["Red", "Blue", "Green", "Yellow"], 2),
+]
+# the judge's prompt, written out here (not built by the plugin): the direct queries below ask exactly this
+JUDGE_PROMPT = (
+    "You read a student's reply to a multiple-choice question and say which option the reply chose. "
+    "Do not solve the question yourself and do not judge whether the reply is right: only report "
+    "the option the reply picks as its answer.\n"
+    "Answer with exactly one of: A, B, C, D, or none. Answer none when the reply picks no option, "
+    "picks several, or only repeats the options. Write nothing else.\n\n"
+    "Question:\n{question}\n\nOptions:\nA. {0}\nB. {1}\nC. {2}\nD. {3}\n\n"
+    'Reply:\n"""\n{reply}\n"""\n\n'
+    "Which option does the reply choose? (A, B, C, D or none)")
+
+
+def in_words(choice: str) -> str:
+    """A reply that names one option by its text and never by its letter: only a judge can read it."""
+    return f"I am fairly sure it is {choice}, since that is what I remember."
+
+
+def my_reading(text: str) -> str:
+    """The judge's words read by hand: a lone letter (bare, bold, quoted, bracketed), "none", else a fault."""
+    bare = text.strip().strip("*_`\"'()[]. \n")
+    if len(bare) == 1 and bare.upper() in "ABCD":
+        return bare.upper()
+    return "none" if bare.lower() == "none" else "fault"
+
+
+def test_a_real_judge_says_what_the_same_server_says_when_asked_directly(pytester, tmp_path, chat_server):
+    # SmolLM2-135M answers this prompt with a sentence ("The reply chooses option C."), never a lone letter or
+    # "none" (about 160 replies tried, letters and option texts in every form): its readings are faults today,
+    # and each must still be the one its own words give; the stand-in judges above cover the letters read
+    rows = [{"question": q, "subject": s, "choices": c, "answer": a} for s, q, c, a in REAL_ROWS]
+    data = write_hub_layout(tmp_path / "data", {"test": rows})
+    replies = {q: in_words(c[a]) for _, q, c, a in REAL_ROWS}
+    with OpenAIFake("llama", answer=lambda prompt: next(r for q, r in replies.items() if q in prompt)) as model:
+        report = pytester.path / "report.json"
+        result = pytester.runpytest_subprocess(
+            "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={model.url}", f"--mmlu-dataset={data}",
+            "--mmlu-scoring=generate", "--mmlu-no-cache", f"--mmlu-report={report}", "--mmlu-retries=0",
+            # one slow thread serves the judge's requests one after another: a timeout would be a fault
+            "--mmlu-timeout=300", "--mmlu-judge=llama", f"--mmlu-judge-base-url={chat_server}")
+        assert len(posts(model)) == len(REAL_ROWS)
+    questions = json.loads(report.read_text())["questions"]
+    assert sorted(q["nodeid"] for q in questions) == sorted(f"mmlu::{s}::q0000" for s, *_ in REAL_ROWS)
+    tally = {"letter": 0, "none": 0, "fault": 0}
+    for subject, text, choices, answer in REAL_ROWS:
+        (q,) = [q for q in questions if q["subject"] == subject]
+        assert q["reply"] == replies[text] and "judge" in q  # the rules read no letter: the judge was asked
+        prompt = JUDGE_PROMPT.format(*choices, question=text, reply=replies[text])
+        # the plugin asks the judge this prompt, word for word
+        assert judge_messages(Question(subject, 0, text, tuple(choices), answer), replies[text]) == \
+            ({"role": "user", "content": prompt},)
+        direct = requests.post(f"{chat_server}/v1/chat/completions", timeout=300, json={
+            "messages": [{"role": "user", "content": prompt}], "max_tokens": 16, "temperature": 0}).json()
+        said = direct["choices"][0]["message"]["content"]
+        mine = my_reading(said)
+        # greedy decoding of the same prompt on the same server: the same words, read the same way
+        assert (q["judge"], q["judge_reply"]) == (mine, said.strip()[:200]), (q, said)
+        if mine in ("none", "fault"):
+            assert q["predicted"] is None and q["unparsed"] and q["outcome"] == "failed"
+        else:
+            assert (q["predicted"], q["how"], q["unparsed"]) == (mine, "judge", False)
+        tally["letter" if mine in tuple("ABCD") else mine] += 1
+    o = json.loads(report.read_text())["overall"]
+    assert (o["judged"], o["judge_none"], o["judge_faults"], o["errors"]) == \
+        (tally["letter"], tally["none"], tally["fault"], 0)
+    result.stdout.fnmatch_lines([f"judge: {len(REAL_ROWS)} replies the rules could not read: {tally['letter']} read "
+                                 f"by the judge, {tally['none']} with no answer, {tally['fault']} judge faults"])

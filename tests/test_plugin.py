@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 
-from agreement import assert_runs_agree, assert_same_letter
+from agreement import assert_replies_read_alike, assert_runs_agree, assert_same_letter, tallies
 from datafolders import make_questions, write_csv_layout, write_hub_layout
 from fakeservers import ClosedPort
 
@@ -158,6 +158,20 @@ def test_env_and_ini_settings(pytester, hub_folder, monkeypatch):
 # -- against the real server -------------------------------------------------------
 
 
+# lm-evaluation-harness's zero-shot MMLU prompt, written out here (not built by the plugin)
+HARNESS = ("The following are multiple choice questions (with answers) about {about}.\n\n"
+           "{question}\nA. {0}\nB. {1}\nC. {2}\nD. {3}\nAnswer:")
+
+
+def golden_harness(row):
+    return HARNESS.format(*row["choices"], about=row["subject"].replace("_", " "), question=row["question"])
+
+
+def rows_of(subject):
+    """This module's test split for `subject`, in index order: what the node ids and letters must match."""
+    return [r for r in ROWS["test"] if r["subject"] == subject]
+
+
 def server_scores(url, prompt):
     """The letters' log-probabilities, asked of the server directly (not through the plugin)."""
     reply = requests.post(f"{url}/v1/completions", json={"prompt": prompt, "max_tokens": 1, "logprobs": 20,
@@ -174,17 +188,20 @@ def test_logprobs_run_matches_the_server_and_reports(pytester, llama_server, hub
                                       f"--junitxml={junit}", *workers))
     data = json.loads(report.read_text())
     questions = {q["nodeid"]: q for q in data["questions"]}
-    assert len(questions) == 12
-    from pytest_mmlu.data import open_source
+    assert len(questions) == len(data["questions"]) == 12
+    from pytest_mmlu.core.question import Question
     from pytest_mmlu.prompts import harness
-    by_subject = open_source(str(hub_folder)).load("test", list(SUBJECTS))
     correct = 0
-    for subject, qs in by_subject.items():
-        for q in qs:
-            record = questions[f"mmlu::{subject}::{q.name}"]
-            assert_same_letter(record["predicted"], server_scores(llama_server, harness(q).text), q.name)
-            assert record["expected"] == q.expected
-            correct += record["predicted"] == q.expected
+    for subject in SUBJECTS:
+        for index, row in enumerate(rows_of(subject)):
+            record = questions.pop(f"mmlu::{subject}::q{index:04d}")
+            text = golden_harness(row)
+            # the plugin's prompt is the golden one, so the direct request below asks what the run asked
+            assert harness(Question(subject, index, row["question"], tuple(row["choices"]), row["answer"])).text == text
+            assert_same_letter(record["predicted"], server_scores(llama_server, text), record["nodeid"])
+            assert record["expected"] == "ABCD"[row["answer"]]
+            correct += record["predicted"] == record["expected"]
+    assert not questions  # no record beyond the data's 12 questions
     assert data["overall"]["correct"] == correct
     assert data["overall"]["total"] == 12
     result.assert_outcomes(passed=correct, failed=12 - correct)
@@ -206,15 +223,26 @@ def test_summary_is_the_same_with_and_without_xdist(pytester, llama_server, csv_
 
     a, b = (json.loads((pytester.path / n).read_text()) for n in ("a.json", "b.json"))
     by_node = lambda report: sorted(report["questions"], key=lambda q: q["nodeid"])  # noqa: E731
-    if assert_runs_agree(by_node(a), by_node(b)):
-        return  # a near-tie flipped between the two runs' forward passes: the counts may differ by it
-    assert block(one) == block(two)
-    assert a["subjects"] == b["subjects"] and a["overall"] == b["overall"]
+    assert len(a["questions"]) == len(b["questions"]) == a["overall"]["total"] == b["overall"]["total"] == 12
+    for report in (a, b):  # each report's counts are those of its own question records
+        counted = tallies(report["questions"])
+        for scope, numbers in [("overall", report["overall"]), *report["subjects"].items()]:
+            assert {k: numbers[k] for k in ("correct", "wrong", "unparsed", "errors")} == \
+                {k: counted[scope][k] for k in ("correct", "wrong", "unparsed", "errors")}, scope
+    flipped = assert_runs_agree(by_node(a), by_node(b))
+    # a near-tie may flip between the two runs' forward passes: every other question counts alike
+    assert tallies(a["questions"], flipped) == tallies(b["questions"], flipped)
+    if not flipped:
+        assert block(one) == block(two)
+        assert a["subjects"] == b["subjects"] and a["overall"] == b["overall"]
 
 
 def test_gates_decide_the_exit_status(pytester, llama_server, hub_folder):
     low = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=0%",
                                    "--mmlu-min-accuracy=astronomy=0.0"))
+    outcomes = low.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == len(ROWS["test"])
+    assert outcomes.get("failed", 0) >= 1  # the base model is near chance: there are wrong answers to ignore
     assert low.ret == 0  # wrong answers alone do not fail a gated run
     low.stdout.fnmatch_lines(["gate overall >= 0.0%: PASS*", "gate astronomy >= 0.0%: PASS*"])
     high = run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-min-accuracy=stem=100%"))
@@ -228,6 +256,7 @@ def test_rerun_uses_the_cache_and_lf_asks_nothing(pytester, llama_server, hub_fo
     data = json.loads(report.read_text())
     assert not any(q.get("cached") for q in data["questions"])
     failed = [q["nodeid"] for q in data["questions"] if q["outcome"] == "failed"]
+    assert len(data["questions"]) == len(ROWS["test"]) and failed  # --lf has failures to re-run, all from the cache
     second = run(pytester, *mmlu_args(llama_server, hub_folder, f"--mmlu-report={report}", "--lf"))
     data2 = json.loads(report.read_text())
     assert sorted(q["nodeid"] for q in data2["questions"]) == sorted(failed)
@@ -240,7 +269,17 @@ def test_generate_mode_counts_unparsed_separately(pytester, llama_server, hub_fo
     run(pytester, *mmlu_args(llama_server, hub_folder, "--mmlu-scoring=generate", "--mmlu-max-tokens=8",
                              "--mmlu-subject=astronomy", "--mmlu-limit=3", f"--mmlu-report={report}"))
     data = json.loads(report.read_text())
-    unparsed = [q for q in data["questions"] if q.get("unparsed")]
+    questions = data["questions"]
+    assert len(questions) == len({q["nodeid"] for q in questions}) == data["overall"]["total"] == 3  # --mmlu-limit=3
+    rows = rows_of("astronomy")
+    for q in questions:
+        assert q["nodeid"] == f"mmlu::astronomy::q{q['index']:04d}"
+        assert q["expected"] == "ABCD"[rows[q["index"]]["answer"]]
+    # the base model mostly continues with letterless text: at least one reply is read here for certain
+    assert assert_replies_read_alike(questions) >= 1
+    unparsed = [q for q in questions if q["unparsed"]]
     assert data["overall"]["unparsed"] == len(unparsed)
+    assert data["overall"]["correct"] == sum(q["predicted"] == q["expected"] for q in questions)
+    assert data["overall"]["wrong"] == 3 - len(unparsed) - data["overall"]["correct"]
     assert all(q["outcome"] == "failed" and q["predicted"] is None for q in unparsed)
     assert data["overall"]["errors"] == 0

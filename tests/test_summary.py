@@ -94,7 +94,7 @@ def test_gates_and_rendering():
     assert verdicts[2].reason == "no questions scored"
     lines = render(s, verdicts)
     assert any(line.startswith("gate overall >= 60.0%: PASS") for line in lines)
-    assert any("1 questions errored" in line for line in lines)
+    assert any("1 question errored" in line for line in lines)
 
 
 def test_baseline_comparison(tmp_path):

@@ -29,6 +29,9 @@ class HubFolder(LocalSource):
         return sorted(p.name for p in self.path.iterdir()
                       if p.is_dir() and p.name not in NOT_SUBJECTS and self._files(p.name, split))
 
+    def splits(self) -> list[str]:
+        return sorted({f.name.split("-")[0] for f in self.path.glob("*/*.parquet")})
+
     def has_split(self, split: str, subject: str) -> bool:
         return bool(self._files(subject, split))
 
@@ -66,6 +69,11 @@ class CsvFolder(LocalSource):
         folder, name = self._dir(split)
         suffix = f"_{name}.csv"
         return sorted(p.name[: -len(suffix)] for p in folder.glob(f"*{suffix}")) if folder.is_dir() else []
+
+    def splits(self) -> list[str]:
+        base = self._dir("test")[0].parent
+        names = {v: k for k, v in CSV_SPLIT_NAMES.items()}
+        return sorted(names.get(d.name, d.name) for d in base.iterdir() if d.is_dir() and any(d.glob("*.csv")))
 
     def has_split(self, split: str, subject: str) -> bool:
         return self._file(subject, split).is_file()

@@ -59,6 +59,10 @@ class DataSource:
     def subjects(self, split: str) -> list[str]:
         return sorted(SUBJECTS)
 
+    def splits(self) -> list[str] | None:
+        """The splits the data has, where that can be known without loading it (None: not known)."""
+        return None
+
     def has_split(self, split: str, subject: str) -> bool:
         return True
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import prompts
 from ..backends import SERVICES, Backend
-from ..core.errors import CannotReach, NotCached
+from ..core.errors import CannotReach, NotCached, UnknownSubject
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
@@ -58,7 +58,13 @@ class Evaluation:
 
     # -- data ---------------------------------------------------------------------------------------------
     def subjects(self) -> list[str]:
-        return resolve_selection(self.settings.subjects, self.source.subjects(self.settings.split))
+        split = self.settings.split
+        available = self.source.subjects(split)
+        splits = self.source.splits() if not available else None
+        if splits is not None and split not in splits:  # say so, not "no subject selected"
+            raise UnknownSubject(f"the dataset has no split {split!r} (it has {', '.join(map(repr, splits))}); "
+                                 f"choose one with --mmlu-split")
+        return resolve_selection(self.settings.subjects, available)
 
     def questions(self) -> list[Question]:
         if self._questions is None:

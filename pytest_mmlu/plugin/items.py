@@ -93,6 +93,9 @@ class QuestionItem(pytest.Item):
             if isinstance(exc, RunStop):  # nothing more can be answered: stop after this item
                 self.session.shouldstop = f"mmlu: {'key rejected' if exc.kind == 'key' else 'backend went away'}"
             raise
+        except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
+            self._keep(error_record(self.nodeid, self.question, f"internal error: {one_line(exc)}"))
+            raise
 
     def runtest(self):
         self.verdict = self.evaluation.plan.verdict(self.reply, self.question.letters)

@@ -1,6 +1,9 @@
 """Which items this process runs next, so their requests can be in flight already: the whole run order without
 xdist, else what the xdist worker was sent (its queue read without taking from it). One strategy per process,
-chosen when the session starts."""
+chosen when the session starts.
+
+pytest-xdist before 3.7 keeps that queue where it cannot be read under a lock: there a worker sees only the item
+it runs and the next one, and the header says so (`blind`), rather than falling back in silence."""
 
 from __future__ import annotations
 
@@ -30,6 +33,22 @@ def upcoming(item: pytest.Item, position: int, count: int) -> list[int]:
     nxt = getattr(interactor, "nextitem_index", None)
     head = [position] + ([nxt] if isinstance(nxt, int) else [])
     return (head + queued)[:count]
+
+
+def blind() -> str | None:
+    """On the controller: why the workers of the installed pytest-xdist cannot read their queues (None: they can).
+    Read from the module whose code the workers run, since the header is printed before any worker starts."""
+    try:
+        from xdist import __version__ as version
+        from xdist import remote
+    except ImportError:
+        return None  # no xdist, no workers
+    init = getattr(getattr(getattr(remote, "WorkerInteractor", None), "__init__", None), "__code__", None)
+    queue = getattr(remote, "TestQueue", None)
+    if init is not None and "torun" in init.co_names and callable(getattr(queue, "lock", None)):
+        return None
+    return (f"no lookahead: pytest-xdist {version} keeps each worker's queue out of reach, so a worker asks at "
+            f"most one question ahead of the one it runs (pytest-xdist 3.7 or later: every question queued for it)")
 
 
 class RunOrder:

@@ -42,6 +42,8 @@ def _positive_float(what: str, allow_zero: bool = False):
             raise argparse.ArgumentTypeError(f"{what} must be a number, not {text!r}") from None
         if value < 0 or (value == 0 and not allow_zero) or value != value:
             raise argparse.ArgumentTypeError(f"{what} must be {'0 or more' if allow_zero else 'above 0'}, not {text}")
+        if value == float("inf"):  # no service takes it (JSON has no infinity), and no wait should be endless
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number, not {text}")
         return value
     return parse
 

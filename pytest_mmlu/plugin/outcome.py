@@ -38,7 +38,9 @@ class Outcome:
         self.session = session  # this process's side: the label, the evaluation's plan and servers
         self.records: dict[str, Record] = {}  # by node id, from the test reports
         self.selected: dict[str, None] = {}  # ordered set of the selected MMLU node ids
-        self.other_failures = 0  # non-MMLU tests run alongside that failed
+        # failures that are no MMLU verdict: the user's own tests run alongside, files that could not be
+        # collected, MMLU items whose xdist worker crashed; any of them fails a gated run
+        self.other_failures = 0
         self.baseline: dict[str, Record] | None = None
         self.redux = None  # --mmlu-redux: ({(subject, index): error_type}, what matched)
         self.summary = self.comparison = self.stop = None
@@ -46,6 +48,7 @@ class Outcome:
         self.started, self._clock = time.time(), time.monotonic()
         self.wall_seconds: float | None = None
         self.interrupted = False
+        self.cut_short = False  # -x or --maxfail stopped a gated run: its gates saw only part of it
         self.shortened = 0  # failures listed one line each
         self.unwritten: dict[str, str] = {}  # output file -> why it could not be written at the end
         self._sigint = interrupts.listen()
@@ -86,7 +89,7 @@ class Outcome:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = getattr(report, "mmlu", None)
         if record is None:
-            if report.failed and not report.nodeid.startswith("mmlu::"):
+            if report.failed:  # an own test, or an MMLU item that never got a verdict (its worker crashed)
                 self.other_failures += 1
             return
         previous = self.records.get(report.nodeid)
@@ -96,6 +99,10 @@ class Outcome:
         if report.when == "teardown" and report.failed:
             self.records[report.nodeid] = {**self.records[report.nodeid], "outcome": "error",
                                            "error": "teardown failed"}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a file of the user's that could not be collected (--continue-on-collection-errors)
+            self.other_failures += 1
 
     # -- the end ------------------------------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
@@ -122,7 +129,9 @@ class Outcome:
                     self.unwritten[wanted] = str(exc.strerror or exc)
         if (s.gates or s.drop_gates) and session.exitstatus in (
                 pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-            holds = gates_hold(self.verdicts + self.drop_verdicts, self.summary.overall.errors, self.other_failures)
+            self.cut_short = bool(session.shouldfail)  # -x or --maxfail: the gates saw only part of the run
+            holds = gates_hold(self.verdicts + self.drop_verdicts, self.summary.overall.errors, self.other_failures,
+                               self.cut_short)
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
         if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone,
             # with or without gates (as Ctrl-C keeps its 2), so CI tells a broken backend from a regression
@@ -181,6 +190,11 @@ class Outcome:
         for line in render(self.summary, self.verdicts + self.drop_verdicts, self.comparison,
                            width=tr._tw.fullwidth, label=self.session.label):
             tr.write_line(line)
+        others = self.other_failures
+        if others and (s.gates or s.drop_gates):
+            tr.write_line(f"{others} failure{'s' if others > 1 else ''} besides the MMLU verdicts (own tests, files "
+                          f"that could not be collected, crashed workers) fail{'' if others > 1 else 's'} the gated "
+                          f"run", red=True)
         if ev.cache is not None and ev.cache.damaged_rows:
             tr.write_line(f"{ev.cache.damaged_rows} damaged cache entries were ignored and asked again", red=True)
         if self.stop is not None:
@@ -190,6 +204,10 @@ class Outcome:
             where = f"listed under not_run in {s.report}" if s.report else "--mmlu-report lists them"
             tr.write_line(f"{self.summary.overall.not_run} questions have no cached reply and were not run "
                           f"({where})", yellow=True)
+        elif self.cut_short:
+            tr.write_line(f"the run stopped early ({self.config.option.maxfail} failure(s) allowed by -x or "
+                          f"--maxfail): {self.summary.overall.not_run} questions were not run, so the gates fail "
+                          f"the run", red=True)
         elif self.interrupted:
             tr.write_line("run interrupted: the numbers above cover the questions answered so far; "
                           "re-run the same command to ask only the rest (replies are cached)", yellow=True)

@@ -13,7 +13,7 @@ from ..engine.evaluation import Evaluation
 from ..engine.handoff import Handoff
 from ..report.label import default_label, public_url
 from .items import QuestionItem
-from .lookahead import RunOrder, WorkerQueue
+from .lookahead import RunOrder, WorkerQueue, blind
 
 HANDOFF_KEY = "mmlu"  # the one key in xdist's workerinput: Handoff.to_json()
 ROUTES = {"completions": " (completions: the next token after the prompt)",
@@ -96,8 +96,9 @@ class Session:
         copies = ([f"mmlu: -n {workers}: each xdist worker loads its own copy of the model"]
                   if workers and ev.service.protocol == "llama_cpp" else [])
         offline = [f"mmlu: {ev.offline_note}"] if ev.offline_note else []
+        unseen = blind() if workers else None  # an old pytest-xdist: the workers cannot read their queues
         concurrency = describe_concurrency(ev.model.per_server(), s.concurrency, ev.model.slots, ev.model.workers[0])
-        return copies + offline + [
+        return copies + ([f"mmlu: -n {workers}: {unseen}"] if unseen else []) + offline + [
             f"mmlu: run {self.label}",
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")

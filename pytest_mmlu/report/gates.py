@@ -97,10 +97,12 @@ def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
     return verdicts
 
 
-def gates_hold(verdicts: Iterable, errors: int, other_failures: int = 0) -> bool:
-    """With at least one gate, the gates decide the exit status: they hold when every gate holds and no
-    question errored (nor any other test failed); wrong answers alone do not fail a gated run."""
-    return all(v.holds for v in verdicts) and errors == 0 and other_failures == 0
+def gates_hold(verdicts: Iterable, errors: int, other_failures: int = 0, cut_short: bool = False) -> bool:
+    """With at least one gate, the gates decide the exit status: they hold when every gate holds, no question
+    errored, nothing else failed (own tests, files that could not be collected, MMLU items whose xdist worker
+    crashed) and the run was not cut short (-x, --maxfail: the gates saw only part of it); wrong answers alone do
+    not fail a gated run."""
+    return all(v.holds for v in verdicts) and errors == 0 and other_failures == 0 and not cut_short
 
 
 SIGNIFICANCE = 0.05

@@ -93,10 +93,11 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
         lines.append(f"first token not a letter: {summary.first_not_letter} of {summary.first_tokens} questions "
                      f"(the model wanted to say something else; the letters were read from its top tokens)")
     if o.errors:
-        lines.append(f"{o.errors} questions errored (backend faults, not counted as wrong); "
+        lines.append(f"{o.errors} question{'s' if o.errors != 1 else ''} errored (backend faults, not counted "
+                     f"as wrong); "
                      f"re-run to retry them")
     if o.not_run:
-        lines.append(f"{o.not_run} questions were not run")
+        lines.append(f"{o.not_run} question{'s were' if o.not_run != 1 else ' was'} not run")
     for b in summary.breakdowns:
         lines += render_breakdown(b, lambda label, t: _row(label, t, name_width))
     for v in verdicts:
