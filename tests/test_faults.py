@@ -394,9 +394,10 @@ def test_a_dead_server_costs_a_few_lines_per_question(pytester, many, workers):
     assert result.ret == pytest.ExitCode.INTERRUPTED, out
     report = json.loads((pytester.path / "report.json").read_text())
     o = report["overall"]
-    # the fake answered 40; with 4 requests in flight per process, a reply that came in while an earlier
-    # question met the closed server is never scored (at most 3 per process)
-    assert 30 <= o["correct"] <= 40 and o["wrong"] == 0 and accounted(report) == 120
+    # the fake answered 40; a reply that came in while an earlier question met the closed server is never
+    # scored, and how many did depends on scheduling (a request thread starved by a busy machine holds an early
+    # question while the others run ahead: 29 of 40 were scored once), so only the bounds are certain
+    assert 1 <= o["correct"] <= 40 and o["wrong"] == 0 and accounted(report) == 120
     result.stdout.fnmatch_lines([f"the llama backend at {fake.url} went away after {o['correct']} answers "
                                  f"(connection refused); {120 - o['correct']} questions were not asked; "
                                  f"run the same command again to ask only those"])
