@@ -1,5 +1,8 @@
 """One process's side of an MMLU run under pytest, on the controller and on every xdist worker alike: the
-engine (its evaluation), the header, the run's label, the items' positions and the replies asked ahead."""
+engine (its evaluation), the header, the run's label, the items' positions and the replies asked ahead.
+
+`Session` is a plugin object with the run's hooks, registered by hooks.py only for an MMLU run, so a pytest
+run of other tests neither imports the engine nor calls these hooks for its items."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from ..engine.concurrency import describe as describe_concurrency
 from ..engine.evaluation import Evaluation
 from ..engine.handoff import Handoff
 from ..report.label import default_label, public_url
-from .items import QuestionItem
+from .items import MMLUCollector, QuestionItem
 from .lookahead import RunOrder, WorkerQueue, blind
 
 HANDOFF_KEY = "mmlu"  # the one key in xdist's workerinput: Handoff.to_json()
@@ -37,6 +40,7 @@ class Session:
     def __init__(self, config: pytest.Config, settings):
         self.config = config
         self.settings = settings
+        self.outcome = None  # the controller's Outcome (outcome.py), set by start()
         self.evaluation = Evaluation(settings, config.rootpath, self._cache_dir())
         self.evaluation.model.workers = _workers(config)
         workerinput = getattr(config, "workerinput", None)
@@ -57,6 +61,7 @@ class Session:
         """On the controller, before any question: everything that can stop the run with one line, in the order
         users meet it: the data, the options that depend on it (the outcome's), the shots, the baseline and
         annotations (the outcome's), then the servers."""
+        self.outcome = outcome
         ev = self.evaluation
         available = ev.check_questions()
         outcome.check_options(available)
@@ -128,3 +133,51 @@ class Session:
 
     def close(self) -> None:
         self.evaluation.close()
+
+    # -- the run's hooks -------------------------------------------------------------------------------------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        node.workerinput.update(self.handoff())
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        return self.header(self.outcome.header_notes() if self.outcome is not None else [])
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector):
+        report = yield
+        if isinstance(collector, pytest.Session):
+            # an explicit node id: children of the session would otherwise start with "::"
+            report.result.append(MMLUCollector.from_parent(collector, name="mmlu", nodeid="mmlu",
+                                                           path=collector.config.rootpath,
+                                                           evaluation=self.evaluation))
+        return report
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected(session.items)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> None:
+        if isinstance(item, QuestionItem):
+            self.prefetch(item)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        report = yield
+        if isinstance(item, QuestionItem) and item.record is not None:
+            report.mmlu = item.record  # plain data: travels from xdist workers with the report
+            if report.failed and call.when == "setup" and call.excinfo is not None:
+                report.longrepr = item.repr_failure(call.excinfo)  # a backend fault: one line, not a traceback
+        return report
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.stop()  # requests not started are dropped; the outcome sums up what was answered
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The outcome first (it writes the files), then this process's servers and cache."""
+        if self.outcome is not None:
+            self.outcome.close()
+            config.pluginmanager.unregister(self.outcome)
+            self.outcome = None
+        self.close()
+        config.pluginmanager.unregister(self)
