@@ -20,7 +20,7 @@ from pytest_mmlu.prompts import Prompt, letter
 from pytest_mmlu.scoring.verdict import read_verdict as judge
 
 from agreement import TIE, assert_same_letter
-from datafolders import make_questions, write_hub_layout
+from datafolders import make_questions
 from fakeservers import (
     ChatLogprobsFake,
     GeminiFake,
@@ -312,8 +312,8 @@ ROWS = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=3)],
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_hub_layout(tmp_path_factory.mktemp("hub"), ROWS)
+def data(hub_data):
+    return hub_data(ROWS)
 
 
 def chatty(prompt):

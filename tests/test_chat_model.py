@@ -9,7 +9,6 @@ from pytest_mmlu.core.question import Question
 from pytest_mmlu.prompts import instruct
 
 from agreement import assert_replies_read_alike
-from datafolders import write_hub_layout
 from fakeservers import OpenAIFake
 from runs import run_pytest
 
@@ -33,9 +32,8 @@ MAX_TOKENS = "--mmlu-max-tokens=48"  # enough for a short answer; a rambling rep
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = [{"question": q, "subject": s, "choices": c, "answer": a} for s, q, c, a in ROWS]
-    return write_hub_layout(tmp_path_factory.mktemp("data"), {"test": rows})
+def data(hub_data):
+    return hub_data({"test": [{"question": q, "subject": s, "choices": c, "answer": a} for s, q, c, a in ROWS]})
 
 
 def run(pytester, data, *args):

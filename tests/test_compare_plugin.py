@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from datafolders import make_questions, write_hub_layout
 from fakeservers import OpenAIFake
 from runs import run_pytest
 
@@ -16,10 +15,8 @@ GGUF = "/models/mistral-7b-instruct-v0.2.Q4_K_M.gguf"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 8, seed=5)],
-            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=6)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=8, seed=5, dev_per_subject=5, dev_seed=6)
 
 
 def arithmetic(wrong=lambda subject, index: False):

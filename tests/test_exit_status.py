@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from datafolders import make_questions, right, write_hub_layout
+from datafolders import right
 from fakeservers import Fault, OpenAIFake, not_json
 from runs import run_pytest
 
@@ -25,9 +25,8 @@ KEY = "sk-test-EXIT-7c2e"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, PER_SUBJECT, seed=11)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=PER_SUBJECT, seed=11)
 
 
 def wrong(prompt: str) -> str:

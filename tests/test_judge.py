@@ -17,7 +17,7 @@ from pytest_mmlu.report.summary import render, summarize
 from pytest_mmlu.scoring.judge import Reading, judge_messages, needs_judge, read_judgement
 from pytest_mmlu.scoring.verdict import Verdict
 
-from datafolders import make_questions, write_hub_layout
+from datafolders import write_hub_layout
 from fakeservers import OpenAIFake, hang, status
 from runs import run_pytest
 
@@ -128,9 +128,8 @@ def test_summary_counts_the_judge_apart():
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=21)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=6, seed=21)
 
 
 def _sum(prompt: str) -> int:

@@ -2,7 +2,6 @@
 
 import pytest
 
-from datafolders import make_questions, write_hub_layout
 from fakeservers import ClosedPort, Listener, OpenAIFake, choice_containing
 from runs import run_pytest
 
@@ -11,9 +10,8 @@ SERVED = "gemma-3-270m-it-Q4_K_M.gguf"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=7)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=6, seed=7)
 
 
 class LlamaFake(OpenAIFake):

@@ -39,10 +39,10 @@ SPLITS = {"test": make_questions("astronomy", 4, seed=21),
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(hub_data):
     texts = {split: {r["question"] for r in rows} for split, rows in SPLITS.items()}
     assert not texts["test"] & texts["validation"]
-    return write_hub_layout(tmp_path_factory.mktemp("data"), SPLITS)
+    return hub_data(SPLITS)
 
 
 def posts(fake):
