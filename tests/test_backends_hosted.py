@@ -48,6 +48,18 @@ def test_chat_request_is_what_the_service_expects(hosted):
                         "max_tokens": 48, "temperature": 0.0, "stream": False}
 
 
+@pytest.mark.parametrize("name", ["openai", "deepseek", "mistral", "llama"])
+def test_the_probe_names_the_model_that_will_answer(name):
+    """A service that lists many models serves the one asked, not its first; llama.cpp serves its one model
+    whatever the request names."""
+    with OpenAIFake(name, models=("first-model", "second-model")) as fake:
+        assert backend(name, fake, model="second-model").probe() == (
+            "first-model" if name == "llama" else "second-model")
+        assert backend(name, fake, model="unlisted").probe() == ("first-model" if name == "llama" else None)
+        if SERVICES[name].model is None:  # no model named: the one the server lists first
+            assert backend(name, fake).probe() == "first-model"
+
+
 def test_a_reply_cut_by_the_limit_is_truncated(hosted):
     name, fake = hosted
     fake.script(fake.reply("Let me weigh each planet in", finish="length"))

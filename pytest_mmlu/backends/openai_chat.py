@@ -35,7 +35,9 @@ class OpenAIChat(Backend):
     def probe(self) -> str | None:
         """One cheap request before the run: is the server there, is the key accepted?
 
-        Returns the id of the model the server serves (llama.cpp servers ignore `model`).
+        Returns the id of the model that will answer: on a server that ignores `model` (llama.cpp) or when no
+        model is named, the one the server lists first; otherwise the named model where the server lists it. A
+        service listing many models (OpenAI, DeepSeek, Mistral) does not serve its first one to every request.
         """
         try:
             data = self.transport.get_json(f"{self.base_url}/v1/models")
@@ -46,9 +48,10 @@ class OpenAIChat(Backend):
         if self.service.server_slots:
             self.slots = self._total_slots()
         models = data.get("data") if isinstance(data, dict) else None
-        if models and isinstance(models[0], dict):
-            return models[0].get("id")
-        return None
+        ids = [m.get("id") for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+        if self.service.served_model_id or not self.model:
+            return ids[0] if ids else None
+        return self.model if self.model in ids else None
 
     def _total_slots(self) -> int | None:
         try:
