@@ -86,3 +86,35 @@ def test_an_unknown_schema_version_is_refused_in_one_line(tmp_path, version, pro
     assert caught.value.problem == problem and str(path) in str(caught.value) and "\n" not in str(caught.value)
     with pytest.raises(BaselineError, match=f"baseline {path}"):
         load_baseline(path)
+
+
+GOLDEN = __import__("pathlib").Path(__file__).parent / "golden" / "reports"
+
+
+@pytest.mark.parametrize("name, version, label, correct, unparsed", [
+    ("written-by-0.1.0.json", "0.1.0", "v0.1.0 model-a", 3, 4),
+    ("written-by-0.2.0.dev0.json", "0.2.0.dev0", "main-fc239ab model-b", 2, 1)])
+def test_reports_written_by_earlier_versions_still_read(name, version, label, correct, unparsed):
+    """Reports as 0.1.0 and the main branch before the layered core wrote them (a real run of each tree on
+    the same 12 questions, only the stand-in's port and the data folder's path rewritten)."""
+    path = GOLDEN / name
+    report = read_report(path)
+    assert report.schema_version == 0 and report.config["pytest_mmlu"] == version
+    o = report.overall()
+    assert (o.correct, o.total, o.unparsed, o.errors) == (correct, 12, unparsed, 0)
+    baseline = load_baseline(path)
+    assert len(baseline) == 12 and sum(r["outcome"] == "passed" for r in baseline.values()) == correct
+    assert read_run(path).label == label
+
+
+def test_compare_reads_earlier_reports_beside_todays(tmp_path, capsys):
+    today = tmp_path / "today.json"
+    write_report(today, report())
+    assert main(["compare", str(GOLDEN / "written-by-0.1.0.json"), str(GOLDEN / "written-by-0.2.0.dev0.json"),
+                 str(today)]) == 0
+    out = capsys.readouterr().out
+    runs = out.split("\n\n")[0].splitlines()  # the first table: one line per run
+    assert runs[0] == "runs" and len(runs) == 5
+    assert runs[2].startswith("v0.1.0 model-a ") and "25.00% (3/12)" in runs[2]
+    assert runs[3].startswith("main-fc239ab model-b ") and "16.67% (2/12)" in runs[3]
+    assert runs[4].startswith("a run ")
