@@ -3,7 +3,8 @@
     python bench/bench.py                 # everything
     python bench/bench.py overhead resume # some sections
 
-Sections: overhead (14,042 items, warm cache, vs bare pytest), throughput (against a server
+Sections: overhead (14,042 items, warm cache, vs bare pytest), startup (a whole process against a server
+that answers after 0.2 s: the first request, the span, the ideal; data parsed, or questions known), throughput (against a server
 that answers after a fixed delay, vs the ideal and vs a one-at-a-time loop), gemma (logprobs
 vs generate, llama-cpp 5-shot vs 0-shot on the real small model), resume (questions re-asked
 after a run killed halfway).
