@@ -3,7 +3,8 @@
     python bench/bench.py                 # everything
     python bench/bench.py overhead resume # some sections
 
-Sections: overhead (14,042 items, warm cache, vs bare pytest), throughput (against a server
+Sections: overhead (14,042 items, warm cache, vs bare pytest), startup (a whole process against a server
+that answers after 0.2 s: the first request, the span, the ideal; data parsed, or questions known), throughput (against a server
 that answers after a fixed delay, vs the ideal and vs a one-at-a-time loop), gemma (logprobs
 vs generate, llama-cpp 5-shot vs 0-shot on the real small model), resume (questions re-asked
 after a run killed halfway).
@@ -29,10 +30,11 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from datafolders import make_questions, write_hub_layout  # noqa: E402
 from delay_server import serve  # noqa: E402
 
-from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
+from pytest_mmlu.core.subjects import SUBJECTS  # noqa: E402
+
+from datafolders import make_questions, write_hub_layout  # noqa: E402
 
 TOTAL = 14042
 # run pytest in a child that reports its own peak memory (KiB) on its last stderr line
@@ -119,6 +121,41 @@ def throughput(work: Path, delay: float = 0.1, per_subject: int = 20) -> dict:
             "seed_loop_qps": round(seed_qps, 2), "vs_seed_loop": round(plugin_qps / seed_qps, 1)}
 
 
+def startup(work: Path, delay: float = 0.2, total: int = 1000, concurrency: int = 16) -> dict:
+    """A whole process against a server that answers every request after `delay`: pytest's start to its exit,
+    against the ideal total / concurrency x delay, and when the first request reached the server. Three
+    starts: no cache (the data parsed, `datasets` imported), a first run with a cache (the same, and the
+    parsed questions stored), and a run whose questions are known (parsed questions cached, no reply cached:
+    a new model on the same data)."""
+    subjects = sorted(SUBJECTS)
+    counts = [total // len(subjects) + (i < total % len(subjects)) for i in range(len(subjects))]
+    data = write_hub_layout(work / "mmlu-startup",
+                            {"test": [r for s, n in zip(subjects, counts) for r in make_questions(s, n, seed=7)]})
+    ideal = total / concurrency * delay
+    figures: dict = {"questions": total, "delay_s": delay, "concurrency": concurrency, "ideal_s": ideal}
+    cache = work / "cache"
+    for name, extra in (("no_cache", ["--mmlu-no-cache"]), ("first_run", [f"--mmlu-cache={cache}"]),
+                        ("questions_known", [f"--mmlu-cache={cache}"])):
+        if name == "questions_known":
+            (cache / "replies.sqlite3").unlink()
+            for side in cache.glob("replies.sqlite3-*"):
+                side.unlink()
+        log = work / f"{name}.jsonl"
+        url, server = start_delay_server(delay, log)
+        started = time.time()
+        wall, peak, _ = timed_pytest(["-q", "-p", "no:randomly", "--mmlu-backend=openai", f"--mmlu-base-url={url}",
+                                      f"--mmlu-dataset={data}", f"--mmlu-concurrency={concurrency}", *extra], work)
+        server.shutdown()
+        entries = [json.loads(line) for line in log.read_text().splitlines()]
+        assert len(entries) == total, f"{name}: {len(entries)} requests, not {total}"
+        first = min(e["start"] for e in entries) - started
+        span = max(e["end"] for e in entries) - min(e["start"] for e in entries)
+        figures[name] = {"wall_s": round(wall, 2), "of_ideal": round(ideal / wall, 3),
+                         "first_request_s": round(first, 2), "requests_span_s": round(span, 2),
+                         "after_last_reply_s": round(wall - first - span, 2), "peak_mb": peak}
+    return figures
+
+
 def _per_question(junit: Path, skip_first: bool) -> float:
     times = [float(tc.get("time", 0)) for tc in ET.parse(junit).getroot().iter("testcase")]
     times = times[1:] if skip_first else times
@@ -188,7 +225,7 @@ def resume(work: Path, per_subject: int = 10, delay: float = 0.05) -> dict:
             "reasked": asked2 - (total - kept), "resume_exit": run2.returncode}
 
 
-SECTIONS = {"overhead": overhead, "throughput": throughput, "gemma": gemma, "resume": resume}
+SECTIONS = {"overhead": overhead, "startup": startup, "throughput": throughput, "gemma": gemma, "resume": resume}
 
 
 def main(argv: list[str]) -> None:

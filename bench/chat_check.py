@@ -33,8 +33,9 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
-from bench import ENV, free_port  # noqa: E402
 from logprobs import llama_server, models, questions  # noqa: E402
+
+from bench import ENV, free_port  # noqa: E402
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -131,8 +132,8 @@ def main(argv: list[str]) -> int:
             proc.terminate()
             proc.wait()
         records = json.loads(report.read_text()) if report.exists() else None
+        from pytest_mmlu.core.subjects import resolve_selection
         from pytest_mmlu.data import open_source
-        from pytest_mmlu.subjects import resolve_selection
         source = open_source(str(data))
         rows = {(subject, q.index): q for subject, qs in
                 source.load("test", resolve_selection(tuple(subjects.split(",")), source.subjects("test"))).items()

@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_mmlu import prompts  # noqa: E402
 from pytest_mmlu.backends import SERVICES, make_backend  # noqa: E402
+from pytest_mmlu.backends.transport import Transport  # noqa: E402
+from pytest_mmlu.core.question import Question  # noqa: E402
+from pytest_mmlu.core.subjects import pretty  # noqa: E402
 from pytest_mmlu.data import sample  # noqa: E402
-from pytest_mmlu.question import Question  # noqa: E402
 from pytest_mmlu.scoring.judge import judge_messages, needs_judge, read_judgement  # noqa: E402
-from pytest_mmlu.scoring.verdict import judge as rules_verdict  # noqa: E402
-from pytest_mmlu.subjects import pretty  # noqa: E402
-from pytest_mmlu.transport import Transport  # noqa: E402
+from pytest_mmlu.scoring.verdict import read_verdict as rules_verdict  # noqa: E402
 
 SUBJECTS = ("college_computer_science", "high_school_geography")
 

@@ -36,9 +36,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from bench import ENV, TOTAL, _per_question, free_port, timed_pytest  # noqa: E402
-from datafolders import write_hub_layout  # noqa: E402
+from pytest_mmlu.core.subjects import SUBJECTS  # noqa: E402
 
-from pytest_mmlu.subjects import SUBJECTS  # noqa: E402
+from datafolders import write_hub_layout  # noqa: E402
 
 # words per question and per choice, roughly as in MMLU's test split
 LONG = {"professional_law": (230, 25), "high_school_european_history": (300, 15),
@@ -200,7 +200,7 @@ import numpy as np
 from llama_cpp import Llama, llama_get_logits_ith
 from pytest_mmlu.data import open_source
 from pytest_mmlu.prompts import harness
-from pytest_mmlu.subjects import resolve_selection
+from pytest_mmlu.core.subjects import resolve_selection
 model, dataset, chosen = sys.argv[1], sys.argv[2], sys.argv[3]
 start = time.perf_counter()
 source = open_source(dataset)
@@ -336,7 +336,7 @@ def server(work: Path, subjects: str = "college_computer_science,high_school_geo
     data = questions(work / "data", None if subjects == "all" else tuple(subjects.split(",")))
     limit = [f"--mmlu-limit={os.environ['MMLU_BENCH_LIMIT']}"] if os.environ.get("MMLU_BENCH_LIMIT") else []
     for module, body in CLIENTS.values():
-        (work / f"{module}.py").write_text("import pytest_mmlu.evaluation as e\n" + body)
+        (work / f"{module}.py").write_text("import pytest_mmlu.engine.endpoint as e\n" + body)
     env_path = f"{work}{os.pathsep}{ENV.get('PYTHONPATH', '')}"
     out = {}
     # (model, label, server flags, client: True pins slots, else a CLIENTS entry), most telling first;

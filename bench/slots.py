@@ -29,10 +29,10 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from logprobs import realistic  # noqa: E402
 
+from pytest_mmlu.core.subjects import resolve_selection  # noqa: E402
 from pytest_mmlu.data import open_source  # noqa: E402
+from pytest_mmlu.engine.scheduler import pick  # noqa: E402
 from pytest_mmlu.prompts import harness  # noqa: E402
-from pytest_mmlu.scheduler import pick  # noqa: E402
-from pytest_mmlu.subjects import resolve_selection  # noqa: E402
 
 REPLY = 16  # tokens' worth of fixed cost per request
 

@@ -5,6 +5,7 @@ subprocess bounded in time and read for a signal; in CI, a skip is a failure.
 pytest loads this file for any run started in the clone, a user's MMLU run included (it is in `testpaths`):
 everything below applies only when the run is not an MMLU run."""
 
+import json
 import os
 import shutil
 import signal
@@ -25,7 +26,7 @@ HOST_VARIABLES = ("MMLU_BACKEND", "OPENAI_BASE_URL", "OPENAI_API_KEY", "DEEPSEEK
 
 def _mmlu_run(config: pytest.Config) -> bool:
     """Whether this is a user's MMLU run (the plugin is on): then the test suite keeps out of it."""
-    from pytest_mmlu.settings import resolve
+    from pytest_mmlu.plugin.options import resolve
     try:
         return resolve(config).active
     except pytest.UsageError:
@@ -54,7 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Hypothesis tests: no per-example deadline (200 ms by default) and no too-slow health check, which a busy
     # CI machine (two cores shared by xdist workers) trips without any fault in the code
     try:
-        from hypothesis import HealthCheck, settings as hypothesis_settings
+        from hypothesis import HealthCheck
+        from hypothesis import settings as hypothesis_settings
     except ImportError:  # the tests that need it import it themselves
         return
     hypothesis_settings.register_profile("pytest-mmlu", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -214,3 +216,54 @@ def _serve(model: str, tmp_path_factory, name: str, threads: int):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# -- synthetic MMLU folders, shared by the modules that ask for the same data ---------------------------------
+
+
+def synthetic_rows(subjects, per_subject: int, seed: int = 0, dev_per_subject: int | None = None,
+                   dev_seed: int = 0) -> dict[str, list[dict]]:
+    """{split: rows} from datafolders.make_questions: `per_subject` test rows per subject, and a dev split of
+    `dev_per_subject` rows per subject when it is given; subjects in the order given."""
+    from datafolders import make_questions  # imported here: a user's MMLU run loads this file too
+    rows = {"test": [r for s in subjects for r in make_questions(s, per_subject, seed=seed)]}
+    if dev_per_subject is not None:
+        rows["dev"] = [r for s in subjects for r in make_questions(s, dev_per_subject, seed=dev_seed)]
+    return rows
+
+
+def _folders(tmp_path_factory, layout: str, write):
+    """A factory of folders written by `write(root, rows)`, one per distinct {split: rows}, made once."""
+    made: dict[str, Path] = {}
+
+    def folder(rows: dict[str, list[dict]] | None = None, /, *, subjects=(), per_subject: int = 0, seed: int = 0,
+               dev_per_subject: int | None = None, dev_seed: int = 0) -> Path:
+        if rows is None:
+            if not subjects or per_subject <= 0:
+                raise TypeError(f"{layout}_data: give rows, or subjects= and per_subject=")
+            rows = synthetic_rows(subjects, per_subject, seed, dev_per_subject, dev_seed)
+        elif subjects or per_subject or seed or dev_per_subject is not None or dev_seed:
+            raise TypeError(f"{layout}_data: give rows, or subjects= and per_subject=, not both")
+        key = json.dumps(rows)  # by content: the same rows, however asked for, are one folder
+        if key not in made:
+            made[key] = write(tmp_path_factory.mktemp(layout), rows)
+        return made[key]
+
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hub_data(tmp_path_factory):
+    """hub_data(rows) or hub_data(subjects=..., per_subject=..., seed=..., dev_per_subject=..., dev_seed=...):
+    an MMLU folder in the hub layout (datafolders.write_hub_layout) from {split: [row dicts]}, or from
+    make_questions (see synthetic_rows). Made once a session for the same rows and shared by every module
+    that asks for them: a test must not change the folder."""
+    from datafolders import write_hub_layout
+    return _folders(tmp_path_factory, "hub", write_hub_layout)
+
+
+@pytest.fixture(scope="session")
+def csv_data(tmp_path_factory):
+    """As hub_data, in the original CSV layout (datafolders.write_csv_layout)."""
+    from datafolders import write_csv_layout
+    return _folders(tmp_path_factory, "csv", write_csv_layout)

@@ -3,10 +3,11 @@ and each error reply mapped to the right error type or to an unparsed note."""
 
 import pytest
 
-from fakeservers import GeminiFake, OllamaFake, OpenAIFake, always, not_json, status
 from pytest_mmlu.backends import SERVICES, BackendError, BadReply, KeyRejected, auth_headers, make_backend
+from pytest_mmlu.backends.transport import RateLimited, Transport
 from pytest_mmlu.prompts import Prompt
-from pytest_mmlu.transport import RateLimited, Transport
+
+from fakeservers import GeminiFake, OllamaFake, OpenAIFake, always, not_json, status
 
 KEY = "sk-test-4b1d9e7c2a6f"
 PROMPT = Prompt.single("Which planet is largest?\nA. Mars\nB. Venus\nC. Jupiter\nD. Earth\nAnswer:")
@@ -45,6 +46,18 @@ def test_chat_request_is_what_the_service_expects(hosted):
     assert req.headers["authorization"] == f"Bearer {KEY}"
     assert req.body == {"model": SERVICES[name].model, "messages": [{"role": "user", "content": PROMPT.text}],
                         "max_tokens": 48, "temperature": 0.0, "stream": False}
+
+
+@pytest.mark.parametrize("name", ["openai", "deepseek", "mistral", "llama"])
+def test_the_probe_names_the_model_that_will_answer(name):
+    """A service that lists many models serves the one asked, not its first; llama.cpp serves its one model
+    whatever the request names."""
+    with OpenAIFake(name, models=("first-model", "second-model")) as fake:
+        assert backend(name, fake, model="second-model").probe() == (
+            "first-model" if name == "llama" else "second-model")
+        assert backend(name, fake, model="unlisted").probe() == ("first-model" if name == "llama" else None)
+        if SERVICES[name].model is None:  # no model named: the one the server lists first
+            assert backend(name, fake).probe() == "first-model"
 
 
 def test_a_reply_cut_by_the_limit_is_truncated(hosted):

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from pytest_mmlu.cache import CacheDamaged, ReplyCache, cache_key
+from pytest_mmlu.engine.cache import CacheDamaged, ReplyCache, cache_key
 
 
 def test_key_changes_with_everything_that_changes_the_reply():

@@ -8,19 +8,29 @@ import re
 
 import pytest
 import requests
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_mmlu.backends import SERVICES, BackendError, auth_headers, logprob_route, make_backend
+from pytest_mmlu.backends.letters import letter_of, read_letters
+from pytest_mmlu.backends.transport import Transport
+from pytest_mmlu.core.question import Question
+from pytest_mmlu.engine.concurrency import lanes, per_server
+from pytest_mmlu.prompts import Prompt, letter
+from pytest_mmlu.scoring.verdict import read_verdict as judge
 
 from agreement import TIE, assert_same_letter
-from datafolders import make_questions, write_hub_layout
-from fakeservers import (ChatLogprobsFake, GeminiFake, GeminiLogprobsFake, LlamaServerFake, OllamaFake,
-                         OllamaLogprobsFake, OpenAIFake, first_tokens)
-from pytest_mmlu.backends import SERVICES, BackendError, auth_headers, logprob_route, make_backend
-from pytest_mmlu.concurrency import lanes, per_server
-from pytest_mmlu.prompts import Prompt, letter
-from pytest_mmlu.question import Question
-from pytest_mmlu.scoring.letters import letter_of, read_letters
-from pytest_mmlu.scoring.verdict import judge
-from pytest_mmlu.transport import Transport
+from datafolders import make_questions
+from fakeservers import (
+    ChatLogprobsFake,
+    GeminiFake,
+    GeminiLogprobsFake,
+    LlamaServerFake,
+    OllamaFake,
+    OllamaLogprobsFake,
+    OpenAIFake,
+    first_tokens,
+)
 
 KEY = "sk-test-4b1d9e7c2a6f"
 ABCD = ("A", "B", "C", "D")
@@ -39,7 +49,7 @@ def test_spellings_of_a_letter_are_combined():
 
 
 def judge_of(reading):
-    from pytest_mmlu.backends.base import Reply
+    from pytest_mmlu.core.reply import Reply
     return judge(Reply(logprobs=reading.scores, note=reading.note), "logprobs", ABCD).predicted
 
 
@@ -54,7 +64,7 @@ def test_no_letter_among_the_top_is_unparsed_with_what_the_model_preferred():
     assert reading.scores == {}
     assert reading.note == ("no choice letter among the top 20 first tokens; the model preferred "
                             "'Sure' -0.20, 'The' -1.50, 'I' -2.00")
-    from pytest_mmlu.backends.base import Reply
+    from pytest_mmlu.core.reply import Reply
     verdict = judge(Reply(note=reading.note), "logprobs", ABCD)
     assert verdict.unparsed and "'Sure'" in verdict.reason
 
@@ -302,8 +312,8 @@ ROWS = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=3)],
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return write_hub_layout(tmp_path_factory.mktemp("hub"), ROWS)
+def data(hub_data):
+    return hub_data(ROWS)
 
 
 def chatty(prompt):
@@ -480,7 +490,7 @@ def test_real_chat_route_gives_letters_or_reasons(pytester, data, tmp_path, llam
 
 
 def test_first_token_survives_the_cache_even_when_empty():
-    from pytest_mmlu.backends.base import Reply
+    from pytest_mmlu.core.reply import Reply
     for token in ("", "Sure", None):
         reply = Reply(logprobs={"A": -1.0}, first_token=token)
         assert Reply.from_json(json.loads(json.dumps(reply.to_json()))) == reply

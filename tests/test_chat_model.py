@@ -1,17 +1,16 @@
 """Generate scoring on a real chat model: SmolLM2-135M-Instruct through llama_cpp.server and in process,
 and as the judge. It is near chance on MMLU: these tests check what the plugin does with what it writes."""
 
-import json
-
 import pytest
 import requests
 
-from agreement import assert_replies_read_alike
-from datafolders import write_hub_layout
-from fakeservers import OpenAIFake
 from pytest_mmlu.backends import SERVICES, make_backend
+from pytest_mmlu.core.question import Question
 from pytest_mmlu.prompts import instruct
-from pytest_mmlu.question import Question
+
+from agreement import assert_replies_read_alike
+from fakeservers import OpenAIFake
+from runs import run_pytest
 
 pytest.importorskip("llama_cpp")
 
@@ -33,17 +32,14 @@ MAX_TOKENS = "--mmlu-max-tokens=48"  # enough for a short answer; a rambling rep
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = [{"question": q, "subject": s, "choices": c, "answer": a} for s, q, c, a in ROWS]
-    return write_hub_layout(tmp_path_factory.mktemp("data"), {"test": rows})
+def data(hub_data):
+    return hub_data({"test": [{"question": q, "subject": s, "choices": c, "answer": a} for s, q, c, a in ROWS]})
 
 
 def run(pytester, data, *args):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(f"--mmlu-dataset={data}", "--mmlu-scoring=generate", MAX_TOKENS,
-                                           f"--mmlu-report={report}", "-p", "no:randomly", *args)
-    result.report = json.loads(report.read_text())
-    return result
+    return run_pytest(pytester, f"--mmlu-dataset={data}", "--mmlu-scoring=generate", MAX_TOKENS,
+                      f"--mmlu-report={report}", "-p", "no:randomly", *args, report=report)
 
 
 def expected_letters():

@@ -13,14 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_mmlu.cli import main
+from pytest_mmlu.core.subjects import category_of
 from pytest_mmlu.report.baseline import compare
 from pytest_mmlu.report.compare import ReportError, compare_runs, read_report, read_reports, render
 from pytest_mmlu.report.gates import DropGate, evaluate_drops, parse_drop
 from pytest_mmlu.report.label import default_label, public_url
 from pytest_mmlu.report.markdown import render_markdown
+from pytest_mmlu.report.schema import to_report
 from pytest_mmlu.report.stats import mcnemar_exact_p
-from pytest_mmlu.report.summary import summarize, to_report
-from pytest_mmlu.subjects import category_of
+from pytest_mmlu.report.summary import summarize
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -7,18 +7,16 @@ import sys
 
 import pytest
 
-from datafolders import make_questions, write_hub_layout
 from fakeservers import OpenAIFake
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 GGUF = "/models/mistral-7b-instruct-v0.2.Q4_K_M.gguf"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 8, seed=5)],
-            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=6)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=8, seed=5, dev_per_subject=5, dev_seed=6)
 
 
 def arithmetic(wrong=lambda subject, index: False):
@@ -39,10 +37,7 @@ def args(url, data, report, *extra):
 
 
 def run(pytester, url, data, *extra, report="report.json"):
-    result = pytester.runpytest_subprocess(*args(url, data, report, *extra))
-    path = pytester.path / report
-    result.report = json.loads(path.read_text()) if path.exists() else None
-    return result
+    return run_pytest(pytester, *args(url, data, report, *extra), report=pytester.path / report)
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
+from pytest_mmlu.core.subjects import SUBJECTS, UnknownSubject, resolve_selection
+from pytest_mmlu.data import DatasetError, DataSource, open_source, sample
+
 from datafolders import make_questions, write_csv_layout, write_file, write_hub_layout
-from pytest_mmlu.data import DataSource, DatasetError, open_source, sample
-from pytest_mmlu.subjects import SUBJECTS, UnknownSubject, resolve_selection
 
 SUBJECTS_HERE = ["astronomy", "college_physics", "philosophy", "sociology", "virology", "world_religions"]
 ROWS = {"test": [r for i, s in enumerate(SUBJECTS_HERE) for r in make_questions(s, 4 + i, seed=5)],

@@ -13,8 +13,9 @@ import json
 
 import pytest
 
-from datafolders import make_questions, right, write_hub_layout
+from datafolders import right
 from fakeservers import Fault, OpenAIFake, not_json
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 PER_SUBJECT = 3
@@ -24,9 +25,8 @@ KEY = "sk-test-EXIT-7c2e"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, PER_SUBJECT, seed=11)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=PER_SUBJECT, seed=11)
 
 
 def wrong(prompt: str) -> str:
@@ -61,10 +61,9 @@ GATE_LINES = {"min-accuracy": ["gate overall >= 50.0%: PASS*", "gate astronomy >
 
 def run(pytester, url, data, *extra, backend="openai"):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", f"--mmlu-backend={backend}", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-        f"--mmlu-report={report}", "--mmlu-no-cache", "--mmlu-timeout=10", *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
+    result = run_pytest(pytester, "-p", "no:randomly", f"--mmlu-backend={backend}", f"--mmlu-base-url={url}",
+                        f"--mmlu-dataset={data}", f"--mmlu-report={report}", "--mmlu-no-cache", "--mmlu-timeout=10",
+                        *extra, report=report)
     result.out = result.stdout.str() + result.stderr.str()
     return result
 

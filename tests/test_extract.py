@@ -1,7 +1,8 @@
 import re
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from pytest_mmlu.scoring.extract import Extraction, extract_letter, strip_reasoning
 
@@ -231,8 +232,7 @@ def test_letters_inside_think_never_leak(junk, letter):
 
 # ---- the MMLU family: MMLU-Pro's "The answer is (X)" and answers in other languages ----
 
-from pytest_mmlu.scoring.extract import (ANSWER_WORDS, LOCAL_LETTERS, extract_multilingual,  # noqa: E402
-                                         extract_pro, read_answer)
+from pytest_mmlu.scoring.extract import ANSWER_WORDS, LOCAL_LETTERS, extract_multilingual, extract_pro, read_answer  # noqa: E402
 
 PRO_CASES = [
     ("Let's think step by step. 3 + 4 = 7, which is option H. The answer is (H).", "H", "answer-is"),

@@ -1,21 +1,30 @@
 """The MMLU family: MMLU-Pro, MMMLU, Global-MMLU and MMLU-Redux in their hub layouts, loaded through
 `datasets`, and run end to end the way users run them."""
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from datafolders import (global_rows, make_pro_questions, make_questions, write_global_mmlu, write_hub_layout,
-                         write_mmlu_pro, write_mmmlu, write_redux)
-from fakeservers import OpenAIFake
+from pytest_mmlu.core.question import Question
+from pytest_mmlu.core.subjects import category_of, resolve_selection
 from pytest_mmlu.data import DatasetError, FamilySource, open_source
+from pytest_mmlu.data.annotations import annotate
 from pytest_mmlu.data.mmlu_pro import MMLU_PRO
-from pytest_mmlu.data.redux import annotate
 from pytest_mmlu.prompts import build
-from pytest_mmlu.question import Question
-from pytest_mmlu.subjects import category_of, resolve_selection
+
+from datafolders import (
+    global_rows,
+    make_pro_questions,
+    make_questions,
+    write_global_mmlu,
+    write_hub_layout,
+    write_mmlu_pro,
+    write_mmmlu,
+    write_redux,
+)
+from fakeservers import OpenAIFake
+from runs import run_pytest
 
 PRO_CATEGORIES = ("biology", "computer science", "other")
 SUBJECTS = ("astronomy", "virology")
@@ -225,8 +234,8 @@ def test_mmlu_pro_prompt_follows_the_official_format(pro_folder):
 
 def test_plain_mmlu_cache_keys_are_the_same_as_before():
     """Recorded from main before the family was added: same prompt, same key."""
-    from pytest_mmlu.evaluation import Evaluation
-    from pytest_mmlu.settings import Settings
+    from pytest_mmlu.engine.evaluation import Evaluation
+    from pytest_mmlu.engine.settings import Settings
 
     q = Question("astronomy", 3, "What is 2 + 2?", ("3", "4", "5", "6"), 1)
     shot = Question("astronomy", 0, "What is 1 + 1?", ("1", "2", "3", "4"), 1)
@@ -292,10 +301,8 @@ def independent(report, style):
 
 def run(pytester, *args):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess("-p", "no:randomly", f"--mmlu-report={report}", "--mmlu-no-cache",
-                                           *args)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "-p", "no:randomly", f"--mmlu-report={report}", "--mmlu-no-cache", *args,
+                      report=report)
 
 
 def check_numbers(report, style):

@@ -13,16 +13,15 @@ import pytest
 
 from datafolders import make_questions, write_hub_layout
 from fakeservers import ClosedPort, OpenAIFake, PostKeyFake, cut, hang, huge, not_json, status
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-test-SECRET-4f9a1c77e2"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=3)],
-            "dev": [r for s in SUBJECTS for r in make_questions(s, 5, seed=4)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=6, seed=3, dev_per_subject=5, dev_seed=4)
 
 
 @pytest.fixture
@@ -32,10 +31,9 @@ def fake():
 
 
 @pytest.fixture(scope="module")
-def many(tmp_path_factory):
+def many(hub_data):
     """120 questions: enough to see whether output grows with the questions or with the tracebacks."""
-    rows = {"test": [r for s in ("astronomy", "virology", "anatomy") for r in make_questions(s, 40, seed=5)]}
-    return write_hub_layout(tmp_path_factory.mktemp("many"), rows)
+    return hub_data(subjects=("astronomy", "virology", "anatomy"), per_subject=40, seed=5)
 
 
 def right(prompt: str) -> str:
@@ -53,11 +51,8 @@ def posts(fake):
 
 def run(pytester, url, data, *extra):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(
-        "--mmlu-backend=openai", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-        f"--mmlu-report={report}", "--mmlu-retries=2", "--mmlu-timeout=5", *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                      f"--mmlu-report={report}", "--mmlu-retries=2", "--mmlu-timeout=5", *extra, report=report)
 
 
 def accounted(report):

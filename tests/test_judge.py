@@ -7,16 +7,19 @@ import threading
 
 import pytest
 import requests
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from datafolders import make_questions, write_hub_layout
-from fakeservers import OpenAIFake, hang, status
-from pytest_mmlu.backends.base import Reply
-from pytest_mmlu.question import Question
+from pytest_mmlu.core.question import Question
+from pytest_mmlu.core.reply import Reply
+from pytest_mmlu.core.subjects import category_of
 from pytest_mmlu.report.summary import render, summarize
 from pytest_mmlu.scoring.judge import Reading, judge_messages, needs_judge, read_judgement
 from pytest_mmlu.scoring.verdict import Verdict
-from pytest_mmlu.subjects import category_of
+
+from datafolders import write_hub_layout
+from fakeservers import OpenAIFake, hang, status
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 KEY = "sk-judge-SECRET-7c21d9e0b4"
@@ -125,9 +128,8 @@ def test_summary_counts_the_judge_apart():
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=21)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=6, seed=21)
 
 
 def _sum(prompt: str) -> int:
@@ -164,16 +166,12 @@ def posts(fake):
 
 def run(pytester, main, data, *extra, judge=None):
     report = pytester.path / "report.json"
-    if report.exists():
-        report.unlink()
     judge_args = (["--mmlu-judge=openai", f"--mmlu-judge-base-url={judge.url}", "--mmlu-judge-model=judge-1"]
                   if judge is not None else [])
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={main.url}", f"--mmlu-dataset={data}",
-        "--mmlu-scoring=generate", f"--mmlu-report={report}", "--mmlu-retries=0", "--mmlu-timeout=5",
-        *judge_args, *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(
+        pytester, "-p", "no:randomly", "--mmlu-backend=llama", f"--mmlu-base-url={main.url}",
+        f"--mmlu-dataset={data}", "--mmlu-scoring=generate", f"--mmlu-report={report}", "--mmlu-retries=0",
+        "--mmlu-timeout=5", *judge_args, *extra, report=report, fresh=True)
 
 
 @pytest.fixture

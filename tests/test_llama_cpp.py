@@ -6,11 +6,12 @@ import math
 import pytest
 import requests
 
+from pytest_mmlu.backends import SERVICES, BackendError, make_backend
+from pytest_mmlu.core.question import LETTERS, Question
+from pytest_mmlu.prompts import Prompt, harness, letter
+
 from agreement import assert_runs_agree, tallies
 from datafolders import make_questions, write_hub_layout
-from pytest_mmlu.backends import SERVICES, BackendError, make_backend
-from pytest_mmlu.prompts import Prompt, harness, letter
-from pytest_mmlu.question import LETTERS, Question
 
 pytest.importorskip("llama_cpp")
 

@@ -1,20 +1,17 @@
 """Scoring from the reply cache without a server: --mmlu-offline, and a warm cache with the server down."""
 
-import json
-
 import pytest
 
-from datafolders import make_questions, write_hub_layout
 from fakeservers import ClosedPort, Listener, OpenAIFake, choice_containing
+from runs import run_pytest
 
 SUBJECTS = ("astronomy", "virology")
 SERVED = "gemma-3-270m-it-Q4_K_M.gguf"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rows = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=7)]}
-    return write_hub_layout(tmp_path_factory.mktemp("data"), rows)
+def data(hub_data):
+    return hub_data(subjects=SUBJECTS, per_subject=6, seed=7)
 
 
 class LlamaFake(OpenAIFake):
@@ -26,12 +23,9 @@ class LlamaFake(OpenAIFake):
 
 def run(pytester, url, data, *extra):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(
-        "--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-        f"--mmlu-cache={pytester.path / 'cache'}", f"--mmlu-report={report}", "--mmlu-retries=0",
-        "-p", "no:randomly", *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "--mmlu-backend=llama", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
+                      f"--mmlu-cache={pytester.path / 'cache'}", f"--mmlu-report={report}", "--mmlu-retries=0",
+                      "-p", "no:randomly", *extra, report=report)
 
 
 def numbers(report):

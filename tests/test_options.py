@@ -1,7 +1,7 @@
 """Options as users give them: `pytest --help` lists them all; --mmlu-split, --mmlu-temperature and the xdist
 lookahead (-n) through pytest runs against local stand-ins (loopback only)."""
 
-import json
+import dataclasses
 import re
 import shutil
 import threading
@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from pytest_mmlu.engine.settings import Settings
+from pytest_mmlu.plugin.options import OPTIONS
+
 from datafolders import make_questions, right, write_hub_layout
 from fakeservers import OllamaFake, OpenAIFake
-from pytest_mmlu.settings import OPTIONS
+from runs import run_pytest
 
 
 def test_help_lists_every_option(pytester):
@@ -24,6 +27,10 @@ def test_help_lists_every_option(pytester):
     assert "55%;" in out  # a literal percent sign, not a format error
 
 
+def test_every_option_fills_one_setting():
+    assert sorted(opt.setting for opt in OPTIONS) == sorted(f.name for f in dataclasses.fields(Settings))
+
+
 # -- options driven through pytest runs against a local stand-in (loopback only) ----------------------
 
 # two splits with different questions, and different subjects, so a run on one cannot pass for the other
@@ -32,10 +39,10 @@ SPLITS = {"test": make_questions("astronomy", 4, seed=21),
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(hub_data):
     texts = {split: {r["question"] for r in rows} for split, rows in SPLITS.items()}
     assert not texts["test"] & texts["validation"]
-    return write_hub_layout(tmp_path_factory.mktemp("data"), SPLITS)
+    return hub_data(SPLITS)
 
 
 def posts(fake):
@@ -49,11 +56,8 @@ def asked(fake) -> list[str]:
 
 def run(pytester, url, data, *extra, backend="openai"):
     report = pytester.path / "report.json"
-    result = pytester.runpytest_subprocess(
-        "-p", "no:randomly", f"--mmlu-backend={backend}", f"--mmlu-base-url={url}", f"--mmlu-dataset={data}",
-        f"--mmlu-report={report}", *extra)
-    result.report = json.loads(report.read_text()) if report.exists() else None
-    return result
+    return run_pytest(pytester, "-p", "no:randomly", f"--mmlu-backend={backend}", f"--mmlu-base-url={url}",
+                      f"--mmlu-dataset={data}", f"--mmlu-report={report}", *extra, report=report)
 
 
 def one_line_usage_error(result, pattern: str, about: str) -> None:

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from agreement import assert_replies_read_alike, assert_runs_agree, assert_same_letter, tallies
-from datafolders import make_questions, write_csv_layout, write_hub_layout
+from datafolders import make_questions
 from fakeservers import ClosedPort
 
 SUBJECTS = ("astronomy", "college_computer_science")
@@ -18,13 +18,13 @@ ROWS = {"test": [r for s in SUBJECTS for r in make_questions(s, 6, seed=1)],
 
 
 @pytest.fixture(scope="module")
-def hub_folder(tmp_path_factory):
-    return write_hub_layout(tmp_path_factory.mktemp("hub"), ROWS)
+def hub_folder(hub_data):
+    return hub_data(ROWS)
 
 
 @pytest.fixture(scope="module")
-def csv_folder(tmp_path_factory):
-    return write_csv_layout(tmp_path_factory.mktemp("csv"), ROWS)
+def csv_folder(csv_data):
+    return csv_data(ROWS)
 
 
 def run(pytester, *args):
@@ -189,8 +189,8 @@ def test_logprobs_run_matches_the_server_and_reports(pytester, llama_server, hub
     data = json.loads(report.read_text())
     questions = {q["nodeid"]: q for q in data["questions"]}
     assert len(questions) == len(data["questions"]) == 12
+    from pytest_mmlu.core.question import Question
     from pytest_mmlu.prompts import harness
-    from pytest_mmlu.question import Question
     correct = 0
     for subject in SUBJECTS:
         for index, row in enumerate(rows_of(subject)):

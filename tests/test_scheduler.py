@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pytest_mmlu.scheduler import Prefetcher, pick
+from pytest_mmlu.engine.scheduler import Prefetcher, pick
 
 
 def test_in_flight_is_bounded_per_server_and_results_match():

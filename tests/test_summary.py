@@ -7,11 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_mmlu.core.subjects import category_of
 from pytest_mmlu.report.baseline import BaselineError, compare, load_baseline, render_comparison
 from pytest_mmlu.report.gates import Gate, check_scopes, evaluate, parse_gate
+from pytest_mmlu.report.schema import to_report
 from pytest_mmlu.report.stats import mcnemar_exact_p, wilson_interval
-from pytest_mmlu.subjects import category_of
-from pytest_mmlu.report.summary import render, summarize, to_report
+from pytest_mmlu.report.summary import render, summarize
 
 
 def test_wilson_known_values():

@@ -6,10 +6,11 @@ import traceback
 
 import pytest
 
-from fakeservers import ClosedPort, OpenAIFake, cut, hang, huge, not_json, status
-from pytest_mmlu import transport as transport_module
 from pytest_mmlu.backends import BackendError, BadReply, KeyRejected, Unreachable
-from pytest_mmlu.transport import BackendTimeout, RateLimited, Transport
+from pytest_mmlu.backends import transport as transport_module
+from pytest_mmlu.backends.transport import BackendTimeout, RateLimited, Transport
+
+from fakeservers import ClosedPort, OpenAIFake, cut, hang, huge, not_json, status
 
 KEY = "sk-pytest-mmlu-7f3a9c1e5b2d4680"
 CHAT = {"model": "default", "messages": [{"role": "user", "content": "Which? Answer: B"}], "max_tokens": 8}

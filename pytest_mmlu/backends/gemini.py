@@ -6,10 +6,12 @@ the question is counted as unparsed and the reason is kept for the report.
 
 from __future__ import annotations
 
-from ..prompts import Prompt
-from ..scoring.letters import read_letters
-from ..transport import Transport
-from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+from ..core.errors import BackendError, BadReply, KeyRejected, Unreachable
+from ..core.prompt import Prompt
+from ..core.reply import Reply
+from .base import Backend
+from .letters import read_letters
+from .transport import Transport
 
 WITHHELD = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 # Gemini answers a bad key with 400 INVALID_ARGUMENT, not 401
@@ -17,13 +19,11 @@ KEY_REJECTED = ("API_KEY_INVALID", "API key not valid", "API key expired")
 TOP_K = 20
 
 
-class Gemini:
+class Gemini(Backend):
+    """Gemini's generateContent REST API."""
+
     def __init__(self, service, base_url: str, model: str | None, transport: Transport):
-        self.service = service
-        self.name = service.name
-        self.base_url = base_url
-        self.model = (model or service.model).removeprefix("models/")
-        self.transport = transport
+        super().__init__(service, base_url, (model or service.model).removeprefix("models/"), transport)
 
     def probe(self) -> str:
         """Is the key accepted and the model there? Answers the model's name."""
@@ -76,9 +76,6 @@ class Gemini:
     def check_logprobs(self) -> None:
         """At start: one tiny request, so a model that refuses log-probabilities stops the run once."""
         self.score_chat(Prompt.single("Reply with the letter A."), ("A", "B"))
-
-    def close(self) -> None:
-        pass
 
     def _url(self, method: str = "") -> str:
         return f"{self.base_url}/v1beta/models/{self.model}{method}"

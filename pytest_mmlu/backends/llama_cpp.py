@@ -11,10 +11,12 @@ import math
 import threading
 from pathlib import Path
 
-from ..prompts import Prompt
-from ..question import ALL_LETTERS
-from ..scoring.letters import read_letters, spelled
-from .base import BackendError, Reply
+from ..core.errors import BackendError
+from ..core.prompt import Prompt
+from ..core.question import ALL_LETTERS
+from ..core.reply import Reply
+from .base import Backend
+from .letters import read_letters, spelled
 
 N_CTX = 4096  # 5-shot professional_law prompts pass 2048 tokens
 CHAT_TEMPLATE_KEY = b"tokenizer.chat_template"
@@ -130,10 +132,11 @@ def _letter_spellings(llm) -> list[tuple[int, str]]:
     return _SPELLINGS[llm.model_path]
 
 
-class LlamaCpp:
+class LlamaCpp(Backend):
+    """A GGUF model in this process; `model` is its path (a small default model when none is given)."""
+
     def __init__(self, service, base_url, model: str | None, transport):
-        self.service = service
-        self.name = service.name
+        super().__init__(service, None, model, None)
         self.path = str(Path(model).expanduser()) if model else None
         self._letter_ids: dict[str, int] | None = None
 

@@ -6,22 +6,22 @@ top-level `logprobs` list, one entry per generated token; older servers ignore t
 
 from __future__ import annotations
 
-from ..prompts import Prompt
-from ..scoring.letters import read_letters
-from ..transport import Transport
-from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+from ..core.errors import BackendError, BadReply, KeyRejected, Unreachable
+from ..core.prompt import Prompt
+from ..core.reply import Reply
+from .base import Backend
+from .letters import read_letters
+from .transport import Transport
 
 TOP_K = 20  # Ollama's maximum
 LOGPROBS_SINCE = "0.12.11"
 
 
-class OllamaChat:
+class OllamaChat(Backend):
+    """Ollama's native chat API."""
+
     def __init__(self, service, base_url: str, model: str | None, transport: Transport):
-        self.service = service
-        self.name = service.name
-        self.base_url = base_url
-        self.model = model or service.model
-        self.transport = transport
+        super().__init__(service, base_url, model or service.model, transport)
 
     def probe(self) -> str:
         """Is the server there, and is the model pulled? Ollama would otherwise fail every question alike."""
@@ -94,9 +94,6 @@ class OllamaChat:
         this = f" (this one is {version})" if version else ""
         return (f"the Ollama server at {self.base_url} answered without log-probabilities: they need Ollama "
                 f"{LOGPROBS_SINCE} or later{this}; upgrade it, or use --mmlu-scoring=generate")
-
-    def close(self) -> None:
-        pass
 
     def _not_pulled(self) -> BackendError:
         return BackendError(f"model '{self.model}' is not pulled on the Ollama server at {self.base_url}; "

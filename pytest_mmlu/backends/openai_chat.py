@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import copy
 
-from ..prompts import Prompt
-from ..scoring.letters import read_letters
-from ..transport import Transport
-from .base import BackendError, BadReply, KeyRejected, Reply, Unreachable
+from ..core.errors import BackendError, BadReply, KeyRejected, Unreachable
+from ..core.prompt import Prompt
+from ..core.reply import Reply
+from .base import Backend
+from .letters import read_letters
+from .transport import Transport
 
 TOP_K = 20  # the most OpenAI, DeepSeek and vLLM (by default) give
 
 
-class OpenAIChat:
+class OpenAIChat(Backend):
+    """Any OpenAI-compatible server; llama.cpp's own fields (slots, prompt cache) where the service has them."""
+
     def __init__(self, service, base_url: str, model: str | None, transport: Transport):
-        self.service = service
-        self.name = service.name
-        self.base_url = base_url
-        self.model = model
-        self.transport = transport
-        self.slots: int | None = None  # llama.cpp: requests the server serves at once, from /props
+        super().__init__(service, base_url, model, transport)
         self.slot: int | None = None  # llama.cpp: the slot this view's requests are pinned to
 
     def on_slot(self, slot: int) -> "OpenAIChat":
@@ -36,7 +35,9 @@ class OpenAIChat:
     def probe(self) -> str | None:
         """One cheap request before the run: is the server there, is the key accepted?
 
-        Returns the id of the model the server serves (llama.cpp servers ignore `model`).
+        Returns the id of the model that will answer: on a server that ignores `model` (llama.cpp) or when no
+        model is named, the one the server lists first; otherwise the named model where the server lists it. A
+        service listing many models (OpenAI, DeepSeek, Mistral) does not serve its first one to every request.
         """
         try:
             data = self.transport.get_json(f"{self.base_url}/v1/models")
@@ -47,9 +48,10 @@ class OpenAIChat:
         if self.service.server_slots:
             self.slots = self._total_slots()
         models = data.get("data") if isinstance(data, dict) else None
-        if models and isinstance(models[0], dict):
-            return models[0].get("id")
-        return None
+        ids = [m.get("id") for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+        if self.service.served_model_id or not self.model:
+            return ids[0] if ids else None
+        return self.model if self.model in ids else None
 
     def _total_slots(self) -> int | None:
         try:
@@ -128,8 +130,6 @@ class OpenAIChat:
             raise BackendError(f"{self.model or 'the model'} at {self.base_url} refused a chat log-probability "
                                f"request: {exc}") from None
 
-    def close(self) -> None:
-        pass
 
 
 def _first_choice(data, base_url: str) -> dict:

@@ -9,16 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..question import Question
-from ..subjects import SUBJECTS
-from .mmlu import DataSource, _LocalSource
-from .rows import FILE_FORMATS, DatasetError, Row, load_dataset, to_questions
+from ..core.errors import DatasetError
+from ..core.question import Question
+from ..core.subjects import SUBJECTS
+from .rows import FILE_FORMATS, Row, load_dataset, to_questions
+from .source import DataSource, LocalSource
 
 SHOW_SKIPPED = 5
 
 
 @dataclass(frozen=True)
 class Adapter:
+    """What one dataset of the family does its own way; one instance per dataset (mmlu_pro.py, mmmlu.py...)."""
+
     name: str  # as its authors write it: "MMLU-Pro"
     hub_ids: tuple[str, ...]  # lower case
     columns: frozenset[str]  # the columns that tell its files apart from the others'
@@ -58,9 +61,11 @@ def pick_language(adapter: Adapter, code: str | None, required: bool) -> str | N
 class FamilySource(DataSource):
     """One dataset of the family, from the hub, a local copy of its repository, or one file."""
 
-    def __init__(self, spec: str, adapter: Adapter, path: Path | None = None, language: str | None = None):
+    def __init__(self, spec: str, adapter: Adapter, path: Path | None = None, language: str | None = None,
+                 opener: Callable[[str], DataSource] = DataSource):
         super().__init__(spec)
         self.adapter = adapter
+        self.opener = opener  # opens the English MMLU for the shots of translations (data.registry.open_source)
         self.path = path
         self.is_file = path is not None and path.is_file()
         self.language = pick_language(adapter, language, required=not self.is_file)
@@ -74,7 +79,7 @@ class FamilySource(DataSource):
         return f"{self.path or self.spec} ({self.adapter.name}{lang}, {self.kind})"
 
     def revision(self) -> str | None:
-        return _LocalSource.revision(self) if self.path else None
+        return LocalSource.revision(self) if self.path else None
 
     def default_prompt(self, scoring: str) -> str:
         return self.adapter.prompts.get(scoring) or super().default_prompt(scoring)
@@ -210,8 +215,7 @@ class FamilySource(DataSource):
             return []
         if self.adapter.shots_split is None:
             if self._english is None:
-                from . import open_source
-                self._english = open_source(ENGLISH_MMLU)
+                self._english = self.opener(ENGLISH_MMLU)
             return self._english.shots(subject, k)
         split = self.adapter.shots_split
         pool = [] if self.is_file else self._grouped(split, [subject]).get(subject, [])  # a missing split says so

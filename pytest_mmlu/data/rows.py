@@ -9,21 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..question import ALL_LETTERS, Question
+from ..core.errors import DatasetError
+from ..core.question import ALL_LETTERS, Question
+from . import hub
 
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 SHOW_ROWS = 5
 MIN_CHOICES, MAX_CHOICES = 2, len(ALL_LETTERS)
 
 
-class DatasetError(Exception):
-    pass
-
-
 def load_dataset(*args, **kwargs):
     import datasets  # imported lazily: it is slow to import and not needed for --help
-
-    from . import hub
 
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()

@@ -1,32 +1,30 @@
-"""Comparison with a previous JSON report, question by question."""
+"""The comparison with a previous JSON report (--mmlu-baseline), question by question."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..core.errors import BaselineError, ReportError
+from .schema import Record, read_report
 from .stats import mcnemar_exact_p
 
 
-class BaselineError(ValueError):
-    pass
-
-
-def load_baseline(path) -> dict[str, dict]:
+def load_baseline(path) -> dict[str, Record]:
+    """The baseline's question records by node id, read through the one report reader."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BaselineError(f"baseline {path} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise BaselineError(f"baseline {path} is not a readable JSON report ({exc})") from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
-                                                  for q in questions):
-        raise BaselineError(f"baseline {path} is not a pytest-mmlu report (no 'questions' list)")
-    return {q["nodeid"]: q for q in questions}
+        return read_report(path).questions
+    except ReportError as exc:
+        if exc.problem == "missing":
+            raise BaselineError(f"baseline {path} does not exist") from None
+        if exc.problem == "not_report":
+            raise BaselineError(f"baseline {path} is not a pytest-mmlu report ({exc.detail})") from None
+        if exc.problem == "newer":
+            raise BaselineError(f"baseline {path} was written by a newer pytest-mmlu ({exc.detail}): "
+                                f"upgrade pytest-mmlu") from None
+        raise BaselineError(f"baseline {path} is not a readable JSON report ({exc.cause})") from None
 
 
 @dataclass
@@ -56,7 +54,9 @@ class Paired:
 
 
 @dataclass
-class Comparison:
+class BaselineComparison:
+    """This run against its baseline on the questions both answered: overall, and paired counts per scope."""
+
     common: int = 0
     baseline_correct: int = 0
     current_correct: int = 0
@@ -87,8 +87,8 @@ def _same_question(before: dict, now: dict) -> bool:
 
 
 def compare(baseline: dict[str, dict], current: dict[str, dict],
-            category_of: Callable[[str], str] | None = None) -> Comparison:
-    c = Comparison()
+            category_of: Callable[[str], str] | None = None) -> BaselineComparison:
+    c = BaselineComparison()
     c.scopes["overall"] = Paired()
     c.only_in_baseline = len(baseline.keys() - current.keys())
     c.only_in_current = len(current.keys() - baseline.keys())
@@ -121,7 +121,7 @@ def compare(baseline: dict[str, dict], current: dict[str, dict],
     return c
 
 
-def render_comparison(c: Comparison) -> list[str]:
+def render_comparison(c: BaselineComparison) -> list[str]:
     if not c.common:
         return ["baseline: no question answered in both runs"]
     lines = [f"baseline: {c.baseline_correct / c.common * 100:.1f}% -> {c.current_correct / c.common * 100:.1f}% "

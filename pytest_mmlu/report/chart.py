@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.errors import ChartError
+from .stats import wilson_interval
+
 EXTRA = "pip install 'pytest-mmlu[plot]'"
 SUFFIXES = (".png", ".svg")
 MAX_GROUPS = 20  # beyond this, one group per run's overall accuracy reads better than a forest of bars
-
-
-class ChartError(Exception):
-    pass
 
 
 def require_matplotlib():
@@ -46,8 +45,6 @@ def bars(comparison) -> tuple[list[str], list[str], list[list[tuple[int, int] | 
 
 def draw_chart(comparison, path, title: str = "MMLU accuracy") -> Path:
     """Write the chart; the same reports give the same bytes (no dates, fixed SVG ids)."""
-    from .stats import wilson_interval
-
     path = check_path(path)
     matplotlib = require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -13,34 +13,19 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
+from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
-from .stats import wilson_interval
+from .schema import Score
+from .schema import read_report as read_report_file
+
+__all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
+           "read_reports", "render"]
 
 SIGNIFICANCE = 0.05
 MARK = "*"  # beside a difference significant at 5%
 FORMATS = ("text", "markdown", "csv", "json")
-
-
-class ReportError(ValueError):
-    """A file that is not a readable pytest-mmlu report; the message names it."""
-
-
-@dataclass
-class Score:
-    correct: int
-    total: int  # scored: correct + wrong + unparsed
-    unparsed: int = 0
-    errors: int = 0
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.correct / self.total if self.total else None
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson_interval(self.correct, self.total)
 
 
 @dataclass
@@ -70,44 +55,13 @@ class RunReport:
         return f"{dataset}: {what}"
 
 
-def _score(raw, where: str) -> Score:
-    if not isinstance(raw, dict):
-        raise ReportError(f"{where} is missing")
-    try:
-        return Score(int(raw["correct"]), int(raw["total"]), int(raw.get("unparsed") or 0),
-                     int(raw.get("errors") or 0))
-    except (KeyError, TypeError, ValueError):
-        raise ReportError(f"{where} has no whole 'correct' and 'total'") from None
-
-
 def read_report(path) -> RunReport:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ReportError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ReportError(f"{path}: a folder, not a report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReportError(f"{path}: cannot be read ({exc.strerror if isinstance(exc, OSError) else exc})") from None
-    except ValueError as exc:
-        raise ReportError(f"{path}: not JSON ({exc})") from None
-    questions = data.get("questions") if isinstance(data, dict) else None
-    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
-                                                  for q in questions):
-        raise ReportError(f"{path}: not a pytest-mmlu report (no 'questions' list)")
-    try:
-        overall = _score(data.get("overall"), "'overall'")
-        subjects_raw = data.get("subjects") or {}
-        if not isinstance(subjects_raw, dict):
-            raise ReportError("'subjects' is not a mapping")
-        subjects = {str(s): _score(t, f"subject {s!r}") for s, t in sorted(subjects_raw.items())}
-    except ReportError as exc:
-        raise ReportError(f"{path}: not a pytest-mmlu report ({exc})") from None
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    """One report, through the one reader (schema.read_report), as this command needs it."""
+    report = read_report_file(path)
+    overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
-    return RunReport(str(path), str(label), config, overall, subjects, {q["nodeid"]: q for q in questions})
+    return RunReport(report.path, str(label), config, overall, subjects, report.questions)
 
 
 def read_reports(paths) -> list[RunReport]:
@@ -159,7 +113,9 @@ class Pair:
 
 
 @dataclass
-class Comparison:
+class RunsComparison:
+    """Several runs side by side: the runs, the subjects two or more share, and every pair's paired test."""
+
     runs: list[RunReport]
     subjects: list[str]  # the subject x run matrix's rows: subjects that at least two runs share
     pairs: list[Pair]
@@ -176,13 +132,13 @@ def pair(a: RunReport, b: RunReport) -> Pair:
                 c.mismatched, notes)
 
 
-def compare_runs(runs: list[RunReport]) -> Comparison:
+def compare_runs(runs: list[RunReport]) -> RunsComparison:
     counts: dict[str, int] = {}
     for run in runs:
         for subject in run.subjects:
             counts[subject] = counts.get(subject, 0) + 1
     shared = sorted(s for s, n in counts.items() if n >= 2)
-    return Comparison(runs, shared, [pair(a, b) for a, b in combinations(runs, 2)])
+    return RunsComparison(runs, shared, [pair(a, b) for a, b in combinations(runs, 2)])
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -227,7 +183,7 @@ def _pair_notes(p: Pair) -> list[str]:
     return [f"{p.a} vs {p.b}: {note}" for note in notes]
 
 
-def _matrix_cells(comparison: Comparison, subject: str) -> list[str]:
+def _matrix_cells(comparison: RunsComparison, subject: str) -> list[str]:
     cells = [subject]
     for run in comparison.runs:
         s = run.subjects.get(subject)
@@ -244,7 +200,7 @@ def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     return out
 
 
-def render_text(comparison: Comparison) -> str:
+def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
     lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
     if comparison.subjects:
@@ -265,7 +221,7 @@ def _md_table(header: list[str], rows: list[list[str]], right: set[int] = frozen
     return ["| " + " | ".join(cell(v) for v in r) + " |" for r in [header, rule] + rows]
 
 
-def results_rows(comparison: Comparison) -> list[list[str]]:
+def results_rows(comparison: RunsComparison) -> list[list[str]]:
     """`| Model | Format | Subject | Accuracy |`, one row per run and subject, and the overall of each run."""
     rows = []
     for run in comparison.runs:
@@ -277,7 +233,7 @@ def results_rows(comparison: Comparison) -> list[list[str]]:
     return rows
 
 
-def render_markdown(comparison: Comparison) -> str:
+def render_markdown(comparison: RunsComparison) -> str:
     lines = ["## MMLU runs compared", ""]
     lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
     lines += ["### Runs", ""]
@@ -302,7 +258,7 @@ CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring",
               "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report"]
 
 
-def render_csv(comparison: Comparison) -> str:
+def render_csv(comparison: RunsComparison) -> str:
     """One row per run and scope (`overall`, then each subject): ready for a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -318,7 +274,7 @@ def render_csv(comparison: Comparison) -> str:
     return out.getvalue()
 
 
-def to_json(comparison: Comparison) -> dict:
+def to_json(comparison: RunsComparison) -> dict:
     def score(s: Score) -> dict:
         low, high = s.interval
         return {**asdict(s), "accuracy": s.accuracy, "interval": [round(low, 6), round(high, 6)]}
@@ -334,12 +290,12 @@ def to_json(comparison: Comparison) -> dict:
     }
 
 
-def render_json(comparison: Comparison) -> str:
+def render_json(comparison: RunsComparison) -> str:
     return json.dumps(to_json(comparison), indent=2, ensure_ascii=False) + "\n"
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}
 
 
-def render(comparison: Comparison, fmt: str = "text") -> str:
+def render(comparison: RunsComparison, fmt: str = "text") -> str:
     return RENDERERS[fmt](comparison)

@@ -1,4 +1,5 @@
-"""Accuracy gates: `--mmlu-min-accuracy [SCOPE=]VALUE`, and whether each holds."""
+"""Gates: `--mmlu-min-accuracy [SCOPE=]VALUE` and `--mmlu-max-drop [SCOPE=]POINTS`, parsed, their scopes checked,
+each one's verdict, and whether together they hold (the exit status of a gated run)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import difflib
 from dataclasses import dataclass
 from typing import Iterable
+
+from ..core.errors import OptionError
 
 FORMS = "VALUE or SCOPE=VALUE, VALUE as 0.55 or 55%"
 EPSILON = 1e-9
@@ -78,7 +81,7 @@ def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Ite
         if gate.scope not in known:
             close = difflib.get_close_matches(gate.scope, sorted(known), n=3, cutoff=0.6)
             hint = f"; did you mean: {', '.join(close)}?" if close else ""
-            raise ValueError(f"{option}: unknown scope {gate.scope!r}{hint}")
+            raise OptionError(f"{option}: unknown scope {gate.scope!r}{hint}")
 
 
 def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
@@ -92,6 +95,14 @@ def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
         verdicts.append(GateVerdict(gate, tally.accuracy, holds,
                                     f"{tally.accuracy * 100:.1f}% on {tally.scored} questions"))
     return verdicts
+
+
+def gates_hold(verdicts: Iterable, errors: int, other_failures: int = 0, cut_short: bool = False) -> bool:
+    """With at least one gate, the gates decide the exit status: they hold when every gate holds, no question
+    errored, nothing else failed (own tests, files that could not be collected, MMLU items whose xdist worker
+    crashed) and the run was not cut short (-x, --maxfail: the gates saw only part of it); wrong answers alone do
+    not fail a gated run."""
+    return all(v.holds for v in verdicts) and errors == 0 and other_failures == 0 and not cut_short
 
 
 SIGNIFICANCE = 0.05

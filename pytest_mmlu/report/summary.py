@@ -1,53 +1,20 @@
-"""Per-question records to numbers: per subject, per category, overall; rendered and reported."""
+"""Per-question records to numbers: per subject, per category, overall; and their rendering for the terminal.
+(The JSON report is built from a summary in schema.py.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from .stats import wilson_interval
-
-
-@dataclass
-class Tally:
-    correct: int = 0
-    wrong: int = 0  # a readable wrong letter
-    unparsed: int = 0  # no letter could be read: failed, counted apart
-    errors: int = 0  # backend faults: never counted as wrong
-    not_run: int = 0
-    judged: int = 0  # of correct + wrong: letters the judge read from replies the rules could not read
-    judge_none: int = 0  # of unparsed: the judge found no answer either
-    judge_faults: int = 0  # of unparsed: the judge failed (down, timed out, answered nonsense)
-
-    @property
-    def scored(self) -> int:
-        return self.correct + self.wrong + self.unparsed
-
-    @property
-    def selected(self) -> int:
-        return self.scored + self.errors + self.not_run
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.correct / self.scored if self.scored else None
-
-    @property
-    def interval(self) -> tuple[float, float]:
-        return wilson_interval(self.correct, self.scored)
-
-    def add(self, kind: str) -> None:
-        setattr(self, kind, getattr(self, kind) + 1)
-
-    def to_json(self) -> dict:
-        low, high = self.interval
-        return {"accuracy": self.accuracy, "correct": self.correct, "total": self.scored, "wrong": self.wrong,
-                "unparsed": self.unparsed, "errors": self.errors, "not_run": self.not_run,
-                "judged": self.judged, "judge_none": self.judge_none, "judge_faults": self.judge_faults,
-                "interval": [round(low, 6), round(high, 6)]}
+from .baseline import render_comparison
+from .breakdown import breakdowns, render_breakdown
+from .tally import Tally, judge_kind_of, kind_of
 
 
 @dataclass
 class Summary:
+    """A run's numbers: per subject, per category, overall, and the breakdowns a dataset allows."""
+
     subjects: dict[str, Tally] = field(default_factory=dict)
     categories: dict[str, Tally] = field(default_factory=dict)
     overall: Tally = field(default_factory=Tally)
@@ -66,24 +33,9 @@ class Summary:
         return self.subjects.get(name) or self.categories.get(name)
 
 
-def _kind(record: dict) -> str:
-    if record["outcome"] == "passed":
-        return "correct"
-    if record["outcome"] == "error":
-        return "errors"
-    return "unparsed" if record.get("unparsed") else "wrong"
-
-
-def _judge_kind(record: dict) -> str | None:
-    said = record.get("judge")
-    if said is None or record["outcome"] not in ("passed", "failed"):
-        return None
-    return {"none": "judge_none", "fault": "judge_faults"}.get(said, "judged")
-
-
 def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str]) -> Summary:
     latest = {r["nodeid"]: r for r in records}
-    kinds = {nodeid: (r["subject"], _kind(r)) for nodeid, r in latest.items()}
+    kinds = {nodeid: (r["subject"], kind_of(r)) for nodeid, r in latest.items()}
     for nodeid in selected:
         if nodeid not in kinds:
             kinds[nodeid] = (nodeid.split("::")[-2], "not_run")
@@ -93,7 +45,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
                       summary.categories.setdefault(category_of(subject), Tally()), summary.overall):
             tally.add(kind)
     for r in latest.values():  # the judge's share, counted apart from the rules' letters
-        judge_kind = _judge_kind(r)
+        judge_kind = judge_kind_of(r)
         if judge_kind:
             for tally in (summary.subjects[r["subject"]], summary.categories[category_of(r["subject"])],
                           summary.overall):
@@ -102,7 +54,6 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
     summary.first_tokens, summary.first_not_letter = len(known), sum(not r["first_is_letter"] for r in known)
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
-    from .breakdown import breakdowns
     summary.breakdowns = breakdowns(latest.values())
     return summary
 
@@ -147,32 +98,10 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
                      f"re-run to retry them")
     if o.not_run:
         lines.append(f"{o.not_run} question{'s were' if o.not_run != 1 else ' was'} not run")
-    from .breakdown import render as render_breakdown
     for b in summary.breakdowns:
         lines += render_breakdown(b, lambda label, t: _row(label, t, name_width))
     for v in verdicts:
         lines.append(f"gate {v.gate.describe()}: {'PASS' if v.holds else 'FAIL'} ({v.reason})")
     if comparison is not None:
-        from .baseline import render_comparison
         lines += [""] + render_comparison(comparison)
     return lines
-
-
-def to_report(summary: Summary, verdicts, records: Iterable[dict], config: dict, comparison=None) -> dict:
-    overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
-    if summary.first_tokens:
-        overall.update(first_tokens=summary.first_tokens, first_not_letter=summary.first_not_letter)
-    report = {
-        "overall": overall,
-        "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
-        "categories": {c: t.to_json() for c, t in summary.categories.items()},
-        "gates": [{"scope": v.gate.scope, "minimum": v.gate.minimum, "actual": v.actual, "holds": v.holds,
-                   "reason": v.reason} for v in verdicts],
-        "config": config,
-        "questions": sorted(records, key=lambda r: r["nodeid"]),
-    }
-    if comparison is not None:
-        report["baseline"] = comparison.to_json()
-    if summary.breakdowns:
-        report["breakdowns"] = {b.key: b.to_json() for b in summary.breakdowns}
-    return report

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..backends.base import Reply
-from ..question import Question
+from ..core.question import Question
+from ..core.reply import Reply
 from .extract import read_answer, strip_reasoning
 from .verdict import Verdict
 
@@ -70,13 +70,6 @@ class Reading:
             return Verdict(self.letter, False, "judge")
         said = "the judge found no answer" if self.outcome == "none" else f"judge fault: {self.detail}"
         return Verdict(None, True, f"{verdict.reason}; {said}")
-
-    def record(self) -> dict:
-        fields = {"judge": self.letter if self.outcome == "letter" else self.outcome,
-                  "judge_reply": self.reply[:200], "judge_cached": self.cached}
-        if self.outcome == "fault":
-            fields["judge_error"] = self.detail
-        return fields
 
 
 def fault(detail: str, reply: str = "") -> Reading:

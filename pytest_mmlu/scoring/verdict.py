@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backends.base import Reply
+from ..core.question import Question
+from ..core.reply import Reply
 from .extract import read_answer
-from ..question import Question
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """The letter read from one reply (or None), and how it was read or why it could not be."""
+
     predicted: str | None
     unparsed: bool
     reason: str  # how the letter was read, or why none could be
@@ -19,7 +21,8 @@ class Verdict:
         return self.predicted == question.expected
 
 
-def judge(reply: Reply, scoring: str, letters: tuple[str, ...], style: str = "mmlu") -> Verdict:
+def read_verdict(reply: Reply, scoring: str, letters: tuple[str, ...], style: str = "mmlu") -> Verdict:
+    """The rules' reading of a reply: the likeliest letter (logprobs), or the letter in its text (generate)."""
     if scoring == "logprobs":
         if not reply.logprobs:
             return Verdict(None, True, reply.note or "no log-probabilities for the choice letters")

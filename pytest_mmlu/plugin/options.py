@@ -9,14 +9,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 
-from .report import gates as gates_mod
-from .backends import SERVICES, default_base_url, normalise_url
-from .prompts import FORMATS
+from ..backends import SERVICES, default_base_url, normalise_url
+from ..engine.settings import Settings
+from ..prompts import FORMATS
+from ..report import gates as gates_mod
 
 SCORINGS = ("generate", "logprobs")
 
@@ -69,17 +69,25 @@ def _url(text: str) -> str:
 
 @dataclass(frozen=True)
 class Option:
+    """One row of the table: the option `--mmlu-NAME`, the ini key and environment variable that go with it,
+    and the Settings field it fills."""
+
     name: str  # CLI name without the leading --mmlu-
     help: str
     type: object = str
-    repeat: bool = False  # repeatable, also comma-separated
+    repeat: bool = False  # repeatable, also comma-separated; a tuple in Settings
     flag: bool = False
     default: object = None
     metavar: str | None = None
+    field: str | None = None  # the Settings field, where it is not the name with underscores
 
     @property
     def dest(self) -> str:
         return "mmlu_" + self.name.replace("-", "_")
+
+    @property
+    def setting(self) -> str:
+        return self.field or self.name.replace("-", "_")
 
 
 OPTIONS = (
@@ -87,9 +95,9 @@ OPTIONS = (
            _choice(tuple(SERVICES), "backend"), metavar="NAME"),
     Option("model", "model id for the backend (a .gguf path for llama-cpp)", metavar="NAME"),
     Option("base-url", "server address for HTTP backends, with or without /v1; repeat to spread "
-           "load over several servers", _url, repeat=True, metavar="URL"),
+           "load over several servers", _url, repeat=True, metavar="URL", field="base_urls"),
     Option("subject", "subject, category (stem, humanities, social_sciences, other) or all; "
-           "repeatable and comma-separated (default: all)", repeat=True, metavar="S"),
+           "repeatable and comma-separated (default: all)", repeat=True, metavar="S", field="subjects"),
     Option("dataset", "Hugging Face dataset id, or a local folder or file (default: cais/mmlu)",
            default="cais/mmlu", metavar="ID_OR_PATH"),
     Option("split", "split to evaluate (default: test)", default="test", metavar="NAME"),
@@ -107,7 +115,8 @@ OPTIONS = (
            "for MMLU-Pro data",
            _choice(FORMATS, "prompt format"), metavar="|".join(FORMATS)),
     Option("min-accuracy", "a gate: [SCOPE=]VALUE, overall or for a subject or category, "
-           "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE"),
+           "VALUE as 0.55 or 55%; repeatable", gates_mod.parse_gate, repeat=True, metavar="[SCOPE=]VALUE",
+           field="gates"),
     Option("baseline", "a previous JSON report to compare with, question by question", metavar="PATH"),
     Option("report", "write the JSON report here", metavar="PATH"),
     Option("cache", "where replies are cached (default: under pytest's cache dir)", metavar="DIR"),
@@ -131,7 +140,7 @@ OPTIONS = (
     Option("max-drop", "with --mmlu-baseline, a gate: [SCOPE=]POINTS fails when accuracy on the common "
            "questions dropped by more than POINTS percentage points and McNemar's exact test finds "
            "the drop significant at 5%; repeatable", gates_mod.parse_drop, repeat=True,
-           metavar="[SCOPE=]POINTS"),
+           metavar="[SCOPE=]POINTS", field="drop_gates"),
     Option("judge", "a backend that reads the replies the rules cannot read, answering one letter "
            "or 'none': " + ", ".join(SERVICES), _choice(tuple(SERVICES), "judge backend"), metavar="BACKEND"),
     Option("judge-model", "model id for the judge backend", metavar="NAME"),
@@ -159,48 +168,6 @@ def add_options(parser: pytest.Parser) -> None:
             parser.addini(opt.dest, opt.help, type="args" if opt.repeat else "string")
 
 
-@dataclass(frozen=True)
-class Settings:
-    backend: str | None
-    model: str | None
-    base_urls: tuple[str, ...]
-    subjects: tuple[str, ...]
-    dataset: str
-    split: str
-    shots: int
-    limit: int | None
-    scoring: str | None
-    prompt: str | None
-    gates: tuple = ()
-    baseline: str | None = None
-    report: str | None = None
-    cache: str | None = None
-    no_cache: bool = False
-    concurrency: int | None = None
-    max_tokens: int | None = None
-    temperature: float = 0.0
-    timeout: float = 120.0
-    retries: int = 3
-    offline: bool = False
-    label: str | None = None
-    markdown: str | None = None
-    drop_gates: tuple = ()
-    judge: str | None = None
-    judge_model: str | None = None
-    judge_base_url: str | None = None
-    language: str | None = None
-    redux: str | None = None
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def active(self) -> bool:
-        return self.backend is not None
-
-    @property
-    def service(self):
-        return SERVICES[self.backend]
-
-
 def _split_values(values) -> list[str]:
     out = []
     for value in values:
@@ -223,40 +190,36 @@ def _raw(config: pytest.Config, opt: Option):
 
 
 def resolve(config: pytest.Config) -> Settings:
+    """Every option, CLI over environment over ini, typed and checked, into one Settings."""
     values = {}
     for opt in OPTIONS:
         raw, typed = _raw(config, opt)
         if raw is None:
-            values[opt.name] = opt.default
-            continue
-        if opt.flag:
-            values[opt.name] = raw is True or str(raw).lower() in ("1", "true", "yes", "on")
-            continue
-        try:
-            if opt.repeat:
-                items = raw if typed else _split_values(raw)
-                if opt.name in ("subject",):
-                    items = _split_values(items)
-                values[opt.name] = [v if typed or opt.type is str else opt.type(v) for v in items]
-            else:
-                values[opt.name] = raw if typed or opt.type is str else opt.type(raw)
-        except argparse.ArgumentTypeError as exc:
-            raise pytest.UsageError(f"{exc} (from {opt.dest.upper()} or ini {opt.dest})") from None
-    backend = values["backend"]
-    base_urls = tuple(dict.fromkeys(values["base-url"] or ()))
-    if backend and not base_urls:
-        url = default_base_url(SERVICES[backend])
-        base_urls = (url,) if url else ()
-    return Settings(
-        backend=backend, model=values["model"], base_urls=base_urls,
-        subjects=tuple(values["subject"] or ("all",)), dataset=values["dataset"],
-        split=values["split"], shots=values["shots"], limit=values["limit"],
-        scoring=values["scoring"], prompt=values["prompt"], gates=tuple(values["min-accuracy"] or ()),
-        baseline=values["baseline"], report=values["report"], cache=values["cache"],
-        no_cache=bool(values["no-cache"]), concurrency=values["concurrency"],
-        max_tokens=values["max-tokens"], temperature=values["temperature"],
-        timeout=values["timeout"], retries=values["retries"], offline=bool(values["offline"]),
-        label=values["label"], markdown=values["markdown"], drop_gates=tuple(values["max-drop"] or ()),
-        judge=values["judge"], judge_model=values["judge-model"], judge_base_url=values["judge-base-url"],
-        language=values["language"], redux=values["redux"],
-    )
+            values[opt.setting] = opt.default
+        elif opt.flag:
+            values[opt.setting] = raw is True or str(raw).lower() in ("1", "true", "yes", "on")
+        else:
+            try:
+                values[opt.setting] = _typed(opt, raw, typed)
+            except argparse.ArgumentTypeError as exc:
+                raise pytest.UsageError(f"{exc} (from {opt.dest.upper()} or ini {opt.dest})") from None
+        if opt.repeat:
+            values[opt.setting] = tuple(values[opt.setting] or ())
+        elif opt.flag:
+            values[opt.setting] = bool(values[opt.setting])
+    values["subjects"] = values["subjects"] or ("all",)
+    values["base_urls"] = tuple(dict.fromkeys(values["base_urls"]))
+    if values["backend"] and not values["base_urls"]:
+        url = default_base_url(SERVICES[values["backend"]])
+        values["base_urls"] = (url,) if url else ()
+    return Settings(**values)
+
+
+def _typed(opt: Option, raw, typed: bool):
+    """A value from the command line is typed already; one from the environment or ini is text."""
+    if not opt.repeat:
+        return raw if typed or opt.type is str else opt.type(raw)
+    items = raw if typed else _split_values(raw)
+    if opt.name == "subject":
+        items = _split_values(items)
+    return [v if typed or opt.type is str else opt.type(v) for v in items]

@@ -13,12 +13,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from ..core.errors import CacheDamaged
+
 FILENAME = "replies.sqlite3"
 SCHEMA = 1
-
-
-class CacheDamaged(Exception):
-    pass
 
 
 def cache_key(material: dict) -> str:

@@ -8,23 +8,13 @@ gives the accuracy that harness reports for the same model and data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
-from .question import Question
-from .subjects import pretty
+from ..core.prompt import Prompt
+from ..core.question import Question
+from ..core.subjects import pretty
 
 FORMATS = ("harness", "instruct", "mmlu-pro", "letter")
-
-
-@dataclass(frozen=True)
-class Prompt:
-    text: str  # the whole prompt as one string (completions, in-process models)
-    messages: tuple[dict, ...]  # the same as chat messages
-
-    @classmethod
-    def single(cls, text: str) -> "Prompt":
-        return cls(text=text, messages=({"role": "user", "content": text},))
 
 
 def _body(q: Question) -> str:
@@ -85,8 +75,6 @@ def mmlu_pro(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     """As MMLU-Pro's evaluate_from_api.py builds it: header, CoT examples, the question."""
     header = PRO_HEADER.format(category=q.meta.get("category") or pretty(q.subject))
     return Prompt.single(header + "".join(_pro_example(s, True) for s in shots) + _pro_example(q, False))
-
-
 
 
 LETTER_INSTRUCTION = (

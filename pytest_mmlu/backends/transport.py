@@ -20,19 +20,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from .backends.base import BackendError, BadReply, KeyRejected, Unreachable
+from ..core.errors import BackendError, BackendTimeout, BadReply, KeyRejected, RateLimited, Unreachable
+
+__all__ = ["BACKOFF_CAP", "MAX_REPLY_BYTES", "RETRY_STATUS", "BackendTimeout", "RateLimited", "Transport",
+           "connect_error"]
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 BACKOFF_CAP = 30.0
-
-
-class BackendTimeout(BackendError):
-    pass
-
-
-class RateLimited(BackendError):
-    pass
 
 
 class _CappedRetry(Retry):
@@ -123,7 +118,7 @@ class Transport:
         try:
             response = self._session().request(method, url, json=payload, timeout=self.timeout, stream=True,
                                                proxies=self._proxies_for(url))
-        except requests.exceptions.ConnectTimeout as exc:
+        except requests.exceptions.ConnectTimeout:
             raise Unreachable(self.redact(f"cannot reach {url}: connection timed out")) from None
         except requests.exceptions.Timeout:
             raise BackendTimeout(f"no reply from {url} within {self.timeout:g}s "

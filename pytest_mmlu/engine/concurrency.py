@@ -24,14 +24,14 @@ def lanes(backends: Sequence, counts: Sequence[int], slots: Sequence[int | None]
           workers: tuple[int, int] = (1, 0)) -> tuple[list, list[int]]:
     """Request threads as (server, count) pairs for the scheduler.
 
-    Where a server has slots and can pin a request to one (`on_slot`: llama.cpp's `id_slot`), each
+    Where a server says how many slots it has, it can pin a request to one (`on_slot`: llama.cpp's `id_slot`); each
     thread gets its own slot, and each process its own range of slots: a slot then serves one
     thread's stream of questions in run order, so it keeps the subject's few-shot prefix cached.
     """
     _, index = workers
     servers, out = [], []
     for backend, count, total in zip(backends, counts, list(slots) + [None] * (len(backends) - len(slots))):
-        if total and hasattr(backend, "on_slot"):
+        if total:  # a backend that knows its slots can pin a request to one
             for n in range(count):
                 servers.append(backend.on_slot((index * count + n) % total))
                 out.append(1)

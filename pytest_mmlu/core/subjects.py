@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Sequence
 
+from .errors import UnknownSubject
+
 CATEGORIES = ("stem", "humanities", "social_sciences", "other")
 
 # the benchmark's own grouping (Hendrycks et al., categories.py); anatomy is "health" there,
@@ -40,10 +42,6 @@ MMLU_PRO_SUBJECTS: dict[str, str] = {
     "law": "humanities", "math": "stem", "miscellaneous": "other", "philosophy": "humanities",
     "physics": "stem", "psychology": "social_sciences",
 }
-
-
-class UnknownSubject(ValueError):
-    pass
 
 
 def category_of(subject: str) -> str:

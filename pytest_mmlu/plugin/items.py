@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from .backends import BackendError
-from .faults import NotCached, RunStop, one_line, short_repr
-from .question import Question
-from .scoring.letters import letter_of
-from .scoring.verdict import Verdict, describe_failure, judge
-
-REPLY_CHARS = 500
-RECORDED_META = ("language", "error_type", "cultural_sensitivity", "original_answer")  # a dataset's per-question facts
+from ..backends.letters import letter_of
+from ..core.errors import BackendError, NotCached, RunStop, one_line
+from ..core.question import Question
+from ..report.schema import Record, answer_record, error_record
+from ..scoring.verdict import Verdict, describe_failure
+from .faults import short_repr
 
 
 class WrongAnswer(Exception):
@@ -73,21 +71,15 @@ class QuestionItem(pytest.Item):
         self.evaluation = self.getparent(MMLUCollector).evaluation
         self.reply = None
         self.verdict: Verdict | None = None
-        self.record: dict | None = None
+        self.record: Record | None = None
         self.cached = False
         self.position = 0  # place in this process's run order, set before the run
 
-    def _record(self, outcome: str, **extra) -> None:
-        q = self.question
-        record = {"nodeid": self.nodeid, "subject": q.subject, "index": q.index,
-                  "expected": q.expected, "predicted": None, "outcome": outcome,
-                  "unparsed": False, "reply": "", "error": None}
-        record.update({k: q.meta[k] for k in RECORDED_META if q.meta.get(k)})
-        record.update(extra)
-        self.record = record  # rides on the reports (see plugin.pytest_runtest_makereport)
+    def _keep(self, record: Record) -> None:
+        self.record = record  # rides on the reports (see hooks.pytest_runtest_makereport)
         # plain properties for --junitxml readers
-        self.user_properties[:] = [("expected", q.expected), ("predicted", record["predicted"] or ""),
-                                   ("outcome", "unparsed" if record["unparsed"] else outcome)]
+        self.user_properties[:] = [("expected", record["expected"]), ("predicted", record["predicted"] or ""),
+                                   ("outcome", "unparsed" if record["unparsed"] else record["outcome"])]
 
     def setup(self):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer
@@ -96,37 +88,24 @@ class QuestionItem(pytest.Item):
         except NotCached as exc:
             pytest.skip(str(exc))  # not run: no record, so the summary counts it as such
         except (BackendError, InterruptedError) as exc:
+            fault = exc.to_json() if isinstance(exc, RunStop) else None
+            self._keep(error_record(self.nodeid, self.question, one_line(exc), fault))
             if isinstance(exc, RunStop):  # nothing more can be answered: stop after this item
-                self._record("error", error=one_line(exc), fault=exc.to_json())
                 self.session.shouldstop = f"mmlu: {'key rejected' if exc.kind == 'key' else 'backend went away'}"
-            else:
-                self._record("error", error=one_line(exc))
             raise
         except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
-            self._record("error", error=f"internal error: {one_line(exc)}")
+            self._keep(error_record(self.nodeid, self.question, f"internal error: {one_line(exc)}"))
             raise
 
     def runtest(self):
-        self.verdict = judge(self.reply, self.evaluation.scoring, self.question.letters, self.evaluation.extraction)
+        self.verdict = self.evaluation.plan.verdict(self.reply, self.question.letters)
         reading = self.evaluation.judge_reading(self.position, self.question, self.reply)
         if reading is not None:  # the rules could not read the reply: the judge's word decides
             self.verdict = reading.applied(self.verdict)
-        passed = self.verdict.correct(self.question)
-        extra = {"predicted": self.verdict.predicted, "unparsed": self.verdict.unparsed, "cached": self.cached,
-                 "reply": (self.reply.text or "")[:REPLY_CHARS], "how": self.verdict.reason}
-        if self.reply.reasoning:
-            extra["reasoning"] = self.reply.reasoning[:REPLY_CHARS]
-        if self.reply.truncated:
-            extra["truncated"] = True
-        if self.reply.logprobs:
-            extra["logprobs"] = self.reply.logprobs
-        if reading is not None:
-            extra.update(reading.record())
-        if self.reply.first_token is not None:  # chat log-probabilities: what the model put first
-            extra["first_token"] = self.reply.first_token
-            extra["first_is_letter"] = letter_of(self.reply.first_token, self.question.letters) is not None
-        self._record("passed" if passed else "failed", **extra)
-        if not passed:
+        first_is_letter = letter_of(self.reply.first_token, self.question.letters) is not None
+        self._keep(answer_record(self.nodeid, self.question, self.verdict, self.reply, self.cached, reading,
+                                 first_is_letter))
+        if self.record["outcome"] != "passed":
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
 
     def repr_failure(self, excinfo, style=None):

@@ -1,0 +1,45 @@
+"""The run's settings, resolved once from the options (plugin/options.py): what the engine and the outcome read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option's value, typed: one field per row of the option table (plugin/options.py); gates are
+    report.gates objects, parsed there."""
+
+    backend: str | None
+    model: str | None
+    base_urls: tuple[str, ...]
+    subjects: tuple[str, ...]
+    dataset: str
+    split: str
+    shots: int
+    limit: int | None
+    scoring: str | None
+    prompt: str | None
+    gates: tuple = ()
+    baseline: str | None = None
+    report: str | None = None
+    cache: str | None = None
+    no_cache: bool = False
+    concurrency: int | None = None
+    max_tokens: int | None = None
+    temperature: float = 0.0
+    timeout: float = 120.0
+    retries: int = 3
+    offline: bool = False
+    label: str | None = None
+    markdown: str | None = None
+    drop_gates: tuple = ()
+    judge: str | None = None
+    judge_model: str | None = None
+    judge_base_url: str | None = None
+    language: str | None = None
+    redux: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.backend is not None

@@ -1,0 +1,7 @@
+"""Prompt formats: how a question (and its shots) is put to the model. Which format a run uses is decided
+once, in engine/plan.py."""
+
+from ..core.prompt import Prompt
+from .formats import BUILDERS, FORMATS, build, harness, instruct, letter, mmlu_pro
+
+__all__ = ["BUILDERS", "FORMATS", "Prompt", "build", "harness", "instruct", "letter", "mmlu_pro"]

@@ -1,0 +1,359 @@
+"""The JSON report (`--mmlu-report`): its fields, typed; the one function that builds it, the one that writes it,
+and the one that reads it back (the baseline, `pytest-mmlu compare` and whatever comes next read through it).
+
+`SCHEMA_VERSION` counts incompatible changes of the format. Reports written before the field existed (0.1.0)
+have no `schema_version` and read as version 0: they have the same fields.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, TypedDict
+
+from ..core.errors import ReportError
+from ..core.question import Question
+from ..core.reply import Reply
+from ..scoring.judge import Reading
+from ..scoring.verdict import Verdict
+from .stats import wilson_interval
+
+SCHEMA_VERSION = 1
+REPLY_CHARS = 500  # the start of a reply (and of its reasoning) kept in the record
+JUDGE_REPLY_CHARS = 200
+RECORDED_META = ("language", "error_type", "cultural_sensitivity", "original_answer")  # a dataset's facts
+
+
+# -- one question ---------------------------------------------------------------------------------------------
+
+
+class Fault(TypedDict):
+    """The fault that ended the run (core.errors.RunStop), on the record of the question that met it."""
+
+    kind: str  # "key" or "gone"
+    backend: str
+    where: str
+    reason: str
+
+
+class _RecordAlways(TypedDict):
+    nodeid: str  # mmlu::<subject>::q0042 (mmlu::<language>::<subject>::q0042 for a multilingual run)
+    subject: str
+    index: int
+    expected: str  # the correct letter
+    predicted: str | None  # the letter read from the reply; None when none could be read, or on an error
+    outcome: str  # "passed", "failed" or "error"
+    unparsed: bool  # failed because no letter could be read
+    reply: str  # the start of the reply's text
+    error: str | None  # an error's one line
+
+
+class Record(_RecordAlways, total=False):
+    """One question: what each item's test report carries (plain data, it crosses xdist) and the report lists."""
+
+    # a dataset's own facts about the question, where it has them
+    language: str
+    error_type: str  # MMLU-Redux
+    cultural_sensitivity: str  # Global-MMLU: CS or CA
+    original_answer: str  # MMLU-Redux wrong_groundtruth: the label before the annotators' correction
+    # passed and failed questions
+    cached: bool  # the reply came from the reply cache
+    how: str  # which rule read the letter, or why none could be read
+    reasoning: str  # the start of the reasoning, where the service keeps it apart
+    truncated: bool  # cut off by the token limit
+    logprobs: dict[str, float]  # letter -> log-probability (logprobs scoring)
+    judge: str  # the judge's letter, "none" or "fault" (only replies the rules could not read)
+    judge_reply: str
+    judge_cached: bool
+    judge_error: str  # the judge's fault, in one line
+    first_token: str  # chat log-probabilities: the token the model put first
+    first_is_letter: bool
+    # the error that ended the run (a rejected key, every server gone)
+    fault: Fault
+
+
+def _record(nodeid: str, question: Question, outcome: str) -> Record:
+    record: Record = {"nodeid": nodeid, "subject": question.subject, "index": question.index,
+                      "expected": question.expected, "predicted": None, "outcome": outcome, "unparsed": False,
+                      "reply": "", "error": None}
+    record.update({k: question.meta[k] for k in RECORDED_META if question.meta.get(k)})  # type: ignore[typeddict-item]
+    return record
+
+
+def error_record(nodeid: str, question: Question, error: str, fault: Fault | None = None) -> Record:
+    """A question that errored: the backend gave no reply."""
+    record = _record(nodeid, question, "error")
+    record["error"] = error
+    if fault is not None:
+        record["fault"] = fault
+    return record
+
+
+def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Reply, cached: bool,
+                  reading: Reading | None = None, first_is_letter: bool | None = None) -> Record:
+    """A question that was answered: passed when the verdict's letter is the expected one."""
+    record = _record(nodeid, question, "passed" if verdict.correct(question) else "failed")
+    record.update(predicted=verdict.predicted, unparsed=verdict.unparsed, cached=cached,
+                  reply=(reply.text or "")[:REPLY_CHARS], how=verdict.reason)
+    if reply.reasoning:
+        record["reasoning"] = reply.reasoning[:REPLY_CHARS]
+    if reply.truncated:
+        record["truncated"] = True
+    if reply.logprobs:
+        record["logprobs"] = reply.logprobs
+    if reading is not None:  # the judge read what the rules could not
+        record["judge"] = reading.letter if reading.outcome == "letter" else reading.outcome
+        record["judge_reply"] = reading.reply[:JUDGE_REPLY_CHARS]
+        record["judge_cached"] = reading.cached
+        if reading.outcome == "fault":
+            record["judge_error"] = reading.detail
+    if reply.first_token is not None:  # chat log-probabilities: what the model put first
+        record["first_token"] = reply.first_token
+        record["first_is_letter"] = bool(first_is_letter)
+    return record
+
+
+# -- the run ----------------------------------------------------------------------------------------------------
+
+
+class Tally(TypedDict):
+    """The counts of one scope: overall, a subject, a category, a breakdown's row (report.tally.Tally)."""
+
+    accuracy: float | None  # correct / total; None when nothing was scored
+    correct: int
+    total: int  # scored: correct + wrong + unparsed
+    wrong: int
+    unparsed: int
+    errors: int
+    not_run: int
+    judged: int  # of correct + wrong: letters the judge read
+    judge_none: int  # of unparsed: the judge found no answer either
+    judge_faults: int  # of unparsed: the judge failed
+    interval: list[float]  # 95% Wilson interval of the accuracy, [low, high]
+
+
+class Overall(Tally, total=False):
+    subject_average: float | None  # always written: the mean of the subjects' accuracies
+    first_tokens: int  # chat log-probabilities: questions whose first token is known
+    first_not_letter: int  # ... and where it was not a choice letter
+
+
+class GateResult(TypedDict):
+    """`--mmlu-min-accuracy`: one gate and its verdict."""
+
+    scope: str
+    minimum: float
+    actual: float | None
+    holds: bool
+    reason: str
+
+
+class DropGateResult(TypedDict):
+    """`--mmlu-max-drop`: one gate against the baseline and its verdict."""
+
+    scope: str
+    max_drop_points: float
+    drop_points: float | None
+    p_value: float | None
+    common: int
+    holds: bool
+    reason: str
+
+
+class JudgeConfig(TypedDict):
+    backend: str
+    model: str | None
+    served_model: str | None
+    base_url: str | None  # without credentials
+
+
+class RunConfig(TypedDict):
+    """How the run was made."""
+
+    label: str
+    backend: str
+    model: str | None  # as asked (--mmlu-model, else the backend's default)
+    served_model: str | None  # as the server reports it
+    base_urls: list[str]  # without credentials
+    dataset: str
+    revision: str | None  # local data: a fingerprint of its files
+    split: str
+    shots: int
+    limit: int | None
+    scoring: str  # generate or logprobs
+    logprob_route: str | None  # logprobs scoring: completions or chat
+    prompt: str
+    max_tokens: int
+    temperature: float
+    subjects: list[str]  # as selected (subjects, categories, all)
+    interrupted: bool
+    pytest_mmlu: str  # the plugin's version
+    language: str | None
+    dataset_notes: list[str]
+    redux: dict | None  # --mmlu-redux: what was matched
+    started: str  # ISO 8601, UTC
+    wall_seconds: float | None
+    judge: JudgeConfig | None
+
+
+class Stopped(TypedDict):
+    """The fault that ended the run (report.stop.StopReport)."""
+
+    kind: str
+    backend: str
+    where: str
+    reason: str
+    answered: int
+    not_asked: int
+
+
+class _ReportAlways(TypedDict):
+    schema_version: int  # absent from reports written before 0.2: read as 0
+    overall: Overall
+    subjects: dict[str, Tally]
+    categories: dict[str, Tally]
+    gates: list[GateResult]
+    config: RunConfig
+    questions: list[Record]  # sorted by node id
+    not_run: list[str]  # node ids of the selected questions that were not run
+
+
+class Report(_ReportAlways, total=False):
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped."""
+
+    baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
+    breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
+    drop_gates: list[DropGateResult]
+    stopped: Stopped
+
+
+def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
+              drop_verdicts=(), not_run: Iterable[str] = (), stopped=None) -> Report:
+    """The report of a run, from its summary (report.summary), gate verdicts (report.gates) and records."""
+    overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
+    if summary.first_tokens:
+        overall.update(first_tokens=summary.first_tokens, first_not_letter=summary.first_not_letter)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "overall": overall,
+        "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
+        "categories": {c: t.to_json() for c, t in summary.categories.items()},
+        "gates": [{"scope": v.gate.scope, "minimum": v.gate.minimum, "actual": v.actual, "holds": v.holds,
+                   "reason": v.reason} for v in verdicts],
+        "config": dict(config),
+        "questions": sorted(records, key=lambda r: r["nodeid"]),
+    }
+    if comparison is not None:
+        report["baseline"] = comparison.to_json()
+    if summary.breakdowns:
+        report["breakdowns"] = {b.key: b.to_json() for b in summary.breakdowns}
+    if drop_verdicts:
+        report["drop_gates"] = [{"scope": v.gate.scope, "max_drop_points": v.gate.points, "drop_points": v.drop,
+                                 "p_value": v.p_value, "common": v.common, "holds": v.holds, "reason": v.reason}
+                                for v in drop_verdicts]
+    report["not_run"] = list(not_run)
+    if stopped is not None:
+        report["stopped"] = dict(vars(stopped))
+    return report  # type: ignore[return-value]
+
+
+def write_report(path, report: Report) -> None:
+    """The one writer: UTF-8 JSON, indented, its folder made if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+# -- reading it back ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Score:
+    """A tally as a reader needs it: correct of total (scored), with the unparsed and errors among them."""
+
+    correct: int
+    total: int  # scored: correct + wrong + unparsed
+    unparsed: int = 0
+    errors: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.total if self.total else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, self.total)
+
+
+@dataclass
+class ReadReport:
+    """A report as read back: checked to be a pytest-mmlu report, of any schema version up to this one."""
+
+    path: str
+    data: dict  # the report as written (the Report fields)
+    schema_version: int  # 0: written before the field existed
+
+    @property
+    def questions(self) -> dict[str, Record]:
+        """The question records by node id."""
+        return {q["nodeid"]: q for q in self.data["questions"]}
+
+    @property
+    def config(self) -> dict:
+        config = self.data.get("config")
+        return config if isinstance(config, dict) else {}
+
+    def overall(self) -> Score:
+        return self._score(self.data.get("overall"), "'overall'")
+
+    def subjects(self) -> dict[str, Score]:
+        raw = self.data.get("subjects") or {}
+        if not isinstance(raw, dict):
+            raise self._not_report("'subjects' is not a mapping")
+        return {str(s): self._score(t, f"subject {s!r}") for s, t in sorted(raw.items())}
+
+    def _score(self, raw, where: str) -> Score:
+        if not isinstance(raw, dict):
+            raise self._not_report(f"{where} is missing")
+        try:
+            return Score(int(raw["correct"]), int(raw["total"]), int(raw.get("unparsed") or 0),
+                         int(raw.get("errors") or 0))
+        except (KeyError, TypeError, ValueError):
+            raise self._not_report(f"{where} has no whole 'correct' and 'total'") from None
+
+    def _not_report(self, why: str) -> ReportError:
+        return _not_report(self.path, why)
+
+
+def _not_report(path, why: str) -> ReportError:
+    return ReportError(f"{path}: not a pytest-mmlu report ({why})", problem="not_report", detail=why)
+
+
+def read_report(path) -> ReadReport:
+    """The one reader. A file that is missing, not JSON or not a pytest-mmlu report raises ReportError, whose
+    `problem` says which (missing, folder, unreadable, not_json, not_report, newer) and `cause` why."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(f"{path}: no such file", problem="missing", cause=exc) from None
+    except IsADirectoryError as exc:
+        raise ReportError(f"{path}: a folder, not a report", problem="folder", cause=exc) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else exc
+        raise ReportError(f"{path}: cannot be read ({why})", problem="unreadable", cause=exc) from None
+    except ValueError as exc:
+        raise ReportError(f"{path}: not JSON ({exc})", problem="not_json", cause=exc) from None
+    questions = data.get("questions") if isinstance(data, dict) else None
+    if not isinstance(questions, list) or not all(isinstance(q, dict) and "nodeid" in q and "outcome" in q
+                                                  for q in questions):
+        raise _not_report(path, "no 'questions' list")
+    version = data.get("schema_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise _not_report(path, f"'schema_version' is {version!r}")
+    if version > SCHEMA_VERSION:
+        why = f"report schema {version}; this one reads up to {SCHEMA_VERSION}"
+        raise ReportError(f"{path}: written by a newer pytest-mmlu ({why}): upgrade pytest-mmlu", problem="newer",
+                          detail=why)
+    return ReadReport(str(path), data, version)

@@ -1,0 +1,42 @@
+"""A run that a fault ended (a rejected key, every server gone), as the controller sees it from the question
+records: what stopped it, how much was answered, and the one block that says so."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.errors import KEY, headline
+
+
+@dataclass
+class StopReport:
+    """The controller's view of a run that a fault ended, from the question records."""
+
+    kind: str
+    backend: str
+    where: str
+    reason: str
+    answered: int  # replies received from the backend in this run
+    not_asked: int  # selected questions without an answer: re-running asks exactly these
+
+
+def find_stop(records, selected: int) -> StopReport | None:
+    stops = [r["fault"] for r in records if r.get("fault")]
+    if not stops:
+        return None
+    first = next((f for f in stops if f["kind"] == KEY), stops[0])  # a rejected key outranks the rest
+    answered = sum(1 for r in records if r["outcome"] in ("passed", "failed") and not r.get("cached"))
+    scored = sum(1 for r in records if r["outcome"] in ("passed", "failed"))
+    return StopReport(first["kind"], first["backend"], first["where"], first["reason"], answered,
+                      selected - scored)
+
+
+def stop_block(stop: StopReport, key_env: str | None) -> list[str]:
+    asked = f"{stop.not_asked} questions were not asked; run the same command again to ask only those"
+    if stop.kind == KEY:
+        fix = f"set a valid {key_env}, then " if key_env else "fix the key, then "
+        return [f"{headline(stop.kind, stop.backend, stop.where, stop.reason)}; "
+                f"{stop.answered} answers kept", f"{stop.not_asked} questions were not asked; {fix}"
+                f"run the same command again to ask only those"]
+    return [f"the {stop.backend} backend at {stop.where} went away after {stop.answered} answers "
+            f"({stop.reason}); {asked}"]

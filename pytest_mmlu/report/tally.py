@@ -1,0 +1,73 @@
+"""One count per kind of outcome (correct, wrong, unparsed, errors, not run, and the judge's share), and which
+kind a question record is: shared by the summary and the breakdowns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .stats import wilson_interval
+
+
+@dataclass
+class Tally:
+    """Counts for one scope (a subject, a category, overall, a breakdown's row)."""
+
+    correct: int = 0
+    wrong: int = 0  # a readable wrong letter
+    unparsed: int = 0  # no letter could be read: failed, counted apart
+    errors: int = 0  # backend faults: never counted as wrong
+    not_run: int = 0
+    judged: int = 0  # of correct + wrong: letters the judge read from replies the rules could not read
+    judge_none: int = 0  # of unparsed: the judge found no answer either
+    judge_faults: int = 0  # of unparsed: the judge failed (down, timed out, answered nonsense)
+
+    @property
+    def scored(self) -> int:
+        return self.correct + self.wrong + self.unparsed
+
+    @property
+    def selected(self) -> int:
+        return self.scored + self.errors + self.not_run
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.correct, self.scored)
+
+    def add(self, kind: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+
+    def to_json(self) -> dict:
+        low, high = self.interval
+        return {"accuracy": self.accuracy, "correct": self.correct, "total": self.scored, "wrong": self.wrong,
+                "unparsed": self.unparsed, "errors": self.errors, "not_run": self.not_run,
+                "judged": self.judged, "judge_none": self.judge_none, "judge_faults": self.judge_faults,
+                "interval": [round(low, 6), round(high, 6)]}
+
+
+def kind_of(record: dict) -> str:
+    """Which count a question record adds to: correct, wrong, unparsed or errors."""
+    if record["outcome"] == "passed":
+        return "correct"
+    if record["outcome"] == "error":
+        return "errors"
+    return "unparsed" if record.get("unparsed") else "wrong"
+
+
+def judge_kind_of(record: dict) -> str | None:
+    """The judge's share a record adds to (judged, judge_none, judge_faults), if the judge read it."""
+    said = record.get("judge")
+    if said is None or record["outcome"] not in ("passed", "failed"):
+        return None
+    return {"none": "judge_none", "fault": "judge_faults"}.get(said, "judged")
+
+
+def tally_of(records) -> Tally:
+    """One tally of these records."""
+    tally = Tally()
+    for r in records:
+        tally.add(kind_of(r))
+    return tally
