@@ -7,7 +7,9 @@ reply cache, asking with failover to the other servers, the request threads, and
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -188,7 +190,10 @@ class Endpoint:
                     index = next(i for i in range(len(servers)) if i not in self._gone)
                     backend = servers[index]
             try:
+                started = time.perf_counter()
                 reply = call(backend)
+                # the time of the request that answered: its transport retries included, a failed server's not
+                reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - started, 6))
                 break
             except KeyRejected as exc:
                 with self._lock:

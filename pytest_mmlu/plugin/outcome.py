@@ -114,13 +114,13 @@ class Outcome:
         if self.redux:  # known-bad questions of a plain MMLU run, matched at start
             for r in records:
                 r.setdefault("error_type", self.redux[0].get((r["subject"], r["index"])))
-        self.summary = summarize(records, list(self.selected), category_of)
+        self.wall_seconds = time.monotonic() - self._clock
+        self.summary = summarize(records, list(self.selected), category_of, self.wall_seconds)
         self.verdicts = evaluate(s.gates, self.summary)
         self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:
             self.comparison = compare(self.baseline, self.records, category_of)
             self.drop_verdicts = evaluate_drops(s.drop_gates, self.comparison.scopes)
-        self.wall_seconds = time.monotonic() - self._clock
         for wanted, write in ((s.report, lambda: self._write_report(records)), (s.markdown, self._write_markdown)):
             if wanted and not self.config.option.collectonly:  # nothing was asked: keep the last run's files
                 try:

@@ -69,6 +69,15 @@ class Record(_RecordAlways, total=False):
     judge_error: str  # the judge's fault, in one line
     first_token: str  # chat log-probabilities: the token the model put first
     first_is_letter: bool
+    # what the reply cost, as the service reported it (core.reply.Usage); a figure not reported is absent.
+    # A cached reply keeps the figures of the request that first produced it.
+    tokens_in: int
+    tokens_out: int  # generated tokens, reasoning included
+    tokens_reasoning: int  # of tokens_out
+    tokens_cached: int  # of tokens_in: from the service's prompt cache
+    server_seconds: float  # the server's own time (llama.cpp timings, Ollama total_duration)
+    usage_source: str  # where the figures came from: "openai usage", "gemini usageMetadata", "ollama counts"...
+    seconds: float  # the client's wall time of the request, its transport retries included
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
 
@@ -111,6 +120,12 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
     if reply.first_token is not None:  # chat log-probabilities: what the model put first
         record["first_token"] = reply.first_token
         record["first_is_letter"] = bool(first_is_letter)
+    if reply.usage is not None:
+        figures = reply.usage.to_json()
+        record["usage_source"] = figures.pop("source")
+        record.update(figures)  # type: ignore[typeddict-item]
+    if reply.seconds is not None:
+        record["seconds"] = reply.seconds
     return record
 
 
@@ -137,6 +152,38 @@ class Overall(Tally, total=False):
     subject_average: float | None  # always written: the mean of the subjects' accuracies
     first_tokens: int  # chat log-probabilities: questions whose first token is known
     first_not_letter: int  # ... and where it was not a choice letter
+
+
+class Figure(TypedDict):
+    """A figure summed over the questions that reported it; `questions` 0: not reported."""
+
+    sum: int | float
+    questions: int
+
+
+class Latency(TypedDict):
+    p50: float | None  # seconds, over the questions with a measured request time
+    p95: float | None
+    questions: int
+
+
+class UsageTotals(TypedDict):
+    """What the run cost in tokens and time (report.usage.usage_totals). Replies from the cache count with the
+    figures of the request that first produced them; `spent` counts only the requests this run made."""
+
+    answered: int  # questions with a reply (passed or failed)
+    requests: int  # of answered: replies asked of the backend by this run
+    cached_replies: int  # of answered: replies from the reply cache
+    tokens_in: Figure
+    tokens_out: Figure  # reasoning included
+    tokens_reasoning: Figure
+    tokens_cached: Figure
+    spent: dict[str, Figure]  # tokens_in, tokens_out, tokens_reasoning, tokens_cached of this run's requests
+    seconds: Latency
+    server_seconds: Figure
+    truncated: int  # replies cut by the token limit
+    questions_per_second: float | None  # answered / the run's wall time
+    sources: dict[str, int]  # usage_source -> questions ("not reported": none given)
 
 
 class GateResult(TypedDict):
@@ -220,12 +267,14 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped; `usage` is
+    absent from reports written before 0.2."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
     stopped: Stopped
+    usage: UsageTotals
 
 
 def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
@@ -253,6 +302,8 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
                                  "p_value": v.p_value, "common": v.common, "holds": v.holds, "reason": v.reason}
                                 for v in drop_verdicts]
     report["not_run"] = list(not_run)
+    if summary.usage is not None:
+        report["usage"] = summary.usage
     if stopped is not None:
         report["stopped"] = dict(vars(stopped))
     return report  # type: ignore[return-value]

@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 from .baseline import render_comparison
 from .breakdown import breakdowns, render_breakdown
 from .tally import Tally, judge_kind_of, kind_of
+from .usage import render_usage, usage_totals
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Summary:
     breakdowns: list = field(default_factory=list)  # report.breakdown: Redux error types, cultural labels
     first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
     first_not_letter: int = 0  # ... and where it was not a choice letter
+    usage: dict | None = None  # tokens and time (report.usage; schema.UsageTotals)
 
     @property
     def subject_average(self) -> float | None:
@@ -33,7 +35,8 @@ class Summary:
         return self.subjects.get(name) or self.categories.get(name)
 
 
-def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str]) -> Summary:
+def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str],
+              wall_seconds: float | None = None) -> Summary:
     latest = {r["nodeid"]: r for r in records}
     kinds = {nodeid: (r["subject"], kind_of(r)) for nodeid, r in latest.items()}
     for nodeid in selected:
@@ -55,6 +58,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
     summary.breakdowns = breakdowns(latest.values())
+    summary.usage = usage_totals(latest.values(), wall_seconds)
     return summary
 
 
@@ -86,6 +90,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     o = summary.overall
     lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
                  f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
+    usage = render_usage(summary.usage)
+    if usage:
+        lines.append(usage)
     if o.judged or o.judge_none or o.judge_faults:
         lines.append(f"judge: {o.judged + o.judge_none + o.judge_faults} replies the rules could not read: "
                      f"{o.judged} read by the judge, {o.judge_none} with no answer, {o.judge_faults} judge faults")

@@ -1,0 +1,85 @@
+"""What a run cost in tokens and time, totalled from its question records; and its line in the summary.
+
+A figure is summed over the questions that reported it, and the count of those questions is kept beside the sum:
+a service that reports nothing gives no sum ("not reported"), never 0. A reply from the cache adds the figures of
+the request that first produced it; `spent` counts the requests made by this run alone.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+from .stats import percentile
+
+TOKENS = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
+ANSWERED = ("passed", "failed")
+
+
+def _sums(records: list[Mapping]) -> dict:
+    sums = {}
+    for name in TOKENS:
+        known = [r[name] for r in records if isinstance(r.get(name), int)]
+        sums[name] = {"sum": sum(known), "questions": len(known)}
+    return sums
+
+
+def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) -> dict:
+    """The report's `usage` block (schema.UsageTotals) from the question records."""
+    answered = [r for r in records if r.get("outcome") in ANSWERED]
+    asked = [r for r in answered if not r.get("cached")]
+    seconds = [r["seconds"] for r in answered if isinstance(r.get("seconds"), (int, float))]
+    server = [r["server_seconds"] for r in answered if isinstance(r.get("server_seconds"), (int, float))]
+    sources: dict[str, int] = {}
+    for r in answered:
+        source = r.get("usage_source") or "not reported"
+        sources[source] = sources.get(source, 0) + 1
+    p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
+    return {
+        "answered": len(answered),
+        "requests": len(asked),
+        "cached_replies": len(answered) - len(asked),
+        **_sums(answered),
+        "spent": _sums(asked),
+        "seconds": {"p50": None if p50 is None else round(p50, 6), "p95": None if p95 is None else round(p95, 6),
+                    "questions": len(seconds)},
+        "server_seconds": {"sum": round(sum(server), 6), "questions": len(server)},
+        "truncated": sum(1 for r in answered if r.get("truncated")),
+        "questions_per_second": round(len(answered) / wall_seconds, 3) if wall_seconds else None,
+        "sources": dict(sorted(sources.items())),
+    }
+
+
+def _tokens(totals: Mapping, name: str) -> str:
+    figure = totals[name]
+    if not figure["questions"]:
+        return "not reported"
+    share = f" ({figure['questions']} of {totals['answered']} questions)" \
+        if figure["questions"] < totals["answered"] else ""
+    return f"{figure['sum']:,}{share}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f}s" if value >= 0.01 else f"{value * 1000:.1f}ms"
+
+
+def render_usage(totals: Mapping | None) -> str | None:
+    """One line for the terminal summary; None when no question was answered."""
+    if not totals or not totals.get("answered"):
+        return None
+    cached = totals["cached_replies"]
+    parts = [f"{totals['requests']} requests" + (f", {cached} replies from the cache" if cached else "")]
+    if not any(totals[name]["questions"] for name in TOKENS):
+        parts.append("tokens not reported")
+    else:
+        tokens_in = _tokens(totals, "tokens_in")
+        if totals["tokens_cached"]["questions"]:
+            tokens_in += f" ({totals['tokens_cached']['sum']:,} prompt-cached)"
+        parts.append(f"tokens in {tokens_in} / out {_tokens(totals, 'tokens_out')} / "
+                     f"reasoning {_tokens(totals, 'tokens_reasoning')}")
+    if totals.get("questions_per_second") is not None:
+        parts.append(f"{totals['questions_per_second']:.2f} questions/s")
+    latency = totals["seconds"]
+    parts.append(f"latency p50 {_seconds(latency['p50'])} / p95 {_seconds(latency['p95'])}"
+                 if latency["questions"] else "latency not measured")
+    parts.append(f"{totals['truncated']} cut by the token limit")
+    return "usage: " + "; ".join(parts)
