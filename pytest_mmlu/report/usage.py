@@ -49,13 +49,13 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
     }
 
 
-def _tokens(totals: Mapping, name: str) -> str:
+def _tokens(totals: Mapping, name: str, *notes: str) -> str:
     figure = totals[name]
     if not figure["questions"]:
         return "not reported"
-    share = f" ({figure['questions']} of {totals['answered']} questions)" \
-        if figure["questions"] < totals["answered"] else ""
-    return f"{figure['sum']:,}{share}"
+    if figure["questions"] < totals["answered"]:
+        notes = (f"{figure['questions']} of {totals['answered']} questions", *notes)
+    return f"{figure['sum']:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _seconds(value: float) -> str:
@@ -67,13 +67,13 @@ def render_usage(totals: Mapping | None) -> str | None:
     if not totals or not totals.get("answered"):
         return None
     cached = totals["cached_replies"]
-    parts = [f"{totals['requests']} requests" + (f", {cached} replies from the cache" if cached else "")]
+    parts = [f"{totals['requests']} requests" + (f", {cached} from the reply cache" if cached else "")]
     if not any(totals[name]["questions"] for name in TOKENS):
         parts.append("tokens not reported")
     else:
-        tokens_in = _tokens(totals, "tokens_in")
-        if totals["tokens_cached"]["questions"]:
-            tokens_in += f" ({totals['tokens_cached']['sum']:,} prompt-cached)"
+        cached_tokens = totals["tokens_cached"]
+        tokens_in = _tokens(totals, "tokens_in",
+                            *([f"{cached_tokens['sum']:,} cached"] if cached_tokens["questions"] else []))
         parts.append(f"tokens in {tokens_in} / out {_tokens(totals, 'tokens_out')} / "
                      f"reasoning {_tokens(totals, 'tokens_reasoning')}")
     if totals.get("questions_per_second") is not None:
