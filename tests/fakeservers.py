@@ -366,9 +366,7 @@ def openai_usage(flavour: str, prompt_tokens: int, completion_tokens: int, reaso
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     elif flavour == "llama":
         usage["prompt_tokens_details"] = {"cached_tokens": hit}
-    elif reasoning_tokens is not None:  # mistral: no details, but a reasoning model says how much it thought
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
-    return usage
+    return usage  # mistral, Ollama's /v1: the three counts only
 
 
 def llama_timings(prompt_tokens: int, completion_tokens: int) -> dict:
