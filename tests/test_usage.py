@@ -263,3 +263,10 @@ def test_a_real_llama_cpp_server_run_records_its_usage(pytester, data, llama_ser
     usage = result.report["usage"]
     assert usage["tokens_in"] == {"sum": sum(q["tokens_in"] for q in questions), "questions": 4}
     result.stdout.fnmatch_lines(["usage: 4 requests; tokens in *"])
+
+
+def test_the_markdown_summary_carries_the_usage_line(pytester, data):
+    with OpenAIFake("openai", answer="B") as fake:
+        run(pytester, fake.url, data, "openai", f"--mmlu-markdown={pytester.path / 'summary.md'}")
+    text = (pytester.path / "summary.md").read_text()
+    assert "\nUsage: 10 requests; tokens in " in text and "0 cut by the token limit.\n" in text

@@ -67,7 +67,9 @@ def render_usage(totals: Mapping | None) -> str | None:
     if not totals or not totals.get("answered"):
         return None
     cached = totals["cached_replies"]
-    parts = [f"{totals['requests']} requests" + (f", {cached} from the reply cache" if cached else "")]
+    requests = totals["requests"]
+    parts = [f"{requests} request{'' if requests == 1 else 's'}"
+             + (f", {cached} from the reply cache" if cached else "")]
     if not any(totals[name]["questions"] for name in TOKENS):
         parts.append("tokens not reported")
     else:
