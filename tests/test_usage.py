@@ -7,12 +7,26 @@ from pathlib import Path
 
 import pytest
 
+from pytest_mmlu.backends import SERVICES as BACKENDS
+from pytest_mmlu.backends import auth_headers, make_backend
+from pytest_mmlu.backends.transport import Transport
 from pytest_mmlu.backends.usage import gemini_usage, ollama_usage, openai_usage
 from pytest_mmlu.core.reply import Reply, Usage
+from pytest_mmlu.prompts import Prompt
 from pytest_mmlu.report.stats import percentile
 from pytest_mmlu.report.usage import render_usage, usage_totals
 
-from fakeservers import GeminiFake, LlamaServerFake, OllamaFake, OpenAIFake, always, first_tokens
+from fakeservers import (
+    ChatLogprobsFake,
+    GeminiFake,
+    GeminiLogprobsFake,
+    LlamaServerFake,
+    OllamaFake,
+    OllamaLogprobsFake,
+    OpenAIFake,
+    always,
+    first_tokens,
+)
 from runs import run_pytest
 
 RECORDED = Path(__file__).parent / "recorded" / "llama-server"
@@ -270,3 +284,39 @@ def test_the_markdown_summary_carries_the_usage_line(pytester, data):
         run(pytester, fake.url, data, "openai", f"--mmlu-markdown={pytester.path / 'summary.md'}")
     text = (pytester.path / "summary.md").read_text()
     assert "\nUsage: 10 requests; tokens in " in text and "0 cut by the token limit.\n" in text
+
+
+# -- the log-probability routes carry usage too -------------------------------------------------------------
+
+
+def backend(name, fake, model=None):
+    service = BACKENDS[name]
+    transport = Transport(timeout=5, retries=0, headers=auth_headers(service, "sk-test"))
+    return make_backend(service, fake.url, model or service.model, transport)
+
+
+def test_chat_and_completion_log_probability_replies_keep_their_usage():
+    prompt, letters = Prompt.single("Which planet is largest?\nA. Mars\nB. Jupiter\nAnswer:"), ("A", "B")
+    with ChatLogprobsFake("deepseek", first=first_tokens("B")) as fake:
+        usage = backend("deepseek", fake).score_chat(prompt, letters).usage
+        sent = fake.requests[-1].reply["usage"]
+        assert usage == Usage("openai usage", sent["prompt_tokens"], sent["completion_tokens"], None,
+                              sent["prompt_cache_hit_tokens"])
+    with OllamaLogprobsFake(first=first_tokens("B")) as fake:
+        usage = backend("ollama", fake).score_chat(prompt, letters).usage
+        sent = fake.requests[-1].reply
+        assert (usage.source, usage.tokens_in, usage.tokens_out) == \
+            ("ollama counts", sent["prompt_eval_count"], sent["eval_count"])
+        assert usage.server_seconds == pytest.approx(sent["total_duration"] / 1e9)
+    with GeminiLogprobsFake(first=first_tokens("B")) as fake:
+        usage = backend("gemini", fake).score_chat(prompt, letters).usage
+        meta = fake.requests[-1].reply["usageMetadata"]
+        assert usage == Usage("gemini usageMetadata", meta["promptTokenCount"], meta["candidatesTokenCount"], None,
+                              meta["cachedContentTokenCount"])
+    with LlamaServerFake() as fake:  # the recorded chat log-probability reply, verbatim
+        usage = backend("llama", fake).score_chat(prompt, letters).usage
+        body = recorded("v1_chat_completions_logprobs")
+        assert (usage.tokens_in, usage.tokens_out, usage.tokens_cached) == \
+            (body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"], body["timings"]["cache_n"])
+        assert usage.server_seconds == round((body["timings"]["prompt_ms"] + body["timings"]["predicted_ms"]) / 1000,
+                                             6)
