@@ -320,3 +320,35 @@ def test_chat_and_completion_log_probability_replies_keep_their_usage():
             (body["usage"]["prompt_tokens"], body["usage"]["completion_tokens"], body["timings"]["cache_n"])
         assert usage.server_seconds == round((body["timings"]["prompt_ms"] + body["timings"]["predicted_ms"]) / 1000,
                                              6)
+
+
+# -- pytest-mmlu compare: tokens and time per run ---------------------------------------------------------------
+
+
+def test_compare_shows_tokens_and_time_per_run(tmp_path):
+    from pytest_mmlu.core.subjects import category_of
+    from pytest_mmlu.report.compare import compare_runs, read_reports, render, to_json
+    from pytest_mmlu.report.schema import to_report, write_report
+    from pytest_mmlu.report.summary import summarize
+
+    def report(name, label, **figures):
+        recs = [{"nodeid": f"mmlu::astronomy::q{i:04d}", "subject": "astronomy", "index": i, "expected": "A",
+                 "predicted": "A", "outcome": "passed", "unparsed": False, "reply": "", "error": None, **figures}
+                for i in range(4)]
+        path = tmp_path / name
+        write_report(path, to_report(summarize(recs, [r["nodeid"] for r in recs], category_of, 2.0), [], recs,
+                                     {"label": label, "backend": "deepseek"}))
+        return path
+
+    paths = [report("r1.json", "reasoner", tokens_in=100, tokens_out=900, tokens_reasoning=800, tokens_cached=64,
+                    seconds=4.0, usage_source="openai usage"),
+             report("old.json", "old run")]  # no figures at all, as a report from before 0.2.0
+    comparison = compare_runs(read_reports(paths))
+    text = render(comparison, "text")
+    assert "tokens and time (as the services reported them)" in text
+    table = text.split("tokens and time (as the services reported them)\n")[1].split("\n\n")[0].splitlines()
+    assert table[1].split() == ["reasoner", "4", "0", "400", "256", "3,600", "3,200", "4.00s", "4.00s", "2.00", "0"]
+    assert table[2].split("  ")[0] == "old run" and table[2].count("not reported") == 10  # every figure
+    assert "| Tokens in |" in render(comparison, "markdown")
+    runs = to_json(comparison)["runs"]
+    assert runs[0]["usage"]["tokens_reasoning"] == {"sum": 3200, "questions": 4} and "usage" not in runs[1]

@@ -19,6 +19,7 @@ from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
 from .schema import Score
 from .schema import read_report as read_report_file
+from .usage import USAGE_HEADER, reports_something, usage_cells
 
 __all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
            "read_reports", "render"]
@@ -36,6 +37,7 @@ class RunReport:
     overall: Score
     subjects: dict[str, Score]
     questions: dict[str, dict]
+    usage: dict | None = None  # the report's tokens and time (schema.UsageTotals); None before 0.2.0
 
     @property
     def model(self) -> str:
@@ -61,7 +63,9 @@ def read_report(path) -> RunReport:
     overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
-    return RunReport(report.path, str(label), config, overall, subjects, report.questions)
+    usage = report.data.get("usage")
+    return RunReport(report.path, str(label), config, overall, subjects, report.questions,
+                     usage if isinstance(usage, dict) and reports_something(usage) else None)
 
 
 def read_reports(paths) -> list[RunReport]:
@@ -200,9 +204,23 @@ def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     return out
 
 
+USAGE_RIGHT = set(range(1, len(USAGE_HEADER)))
+
+
+def _usage_rows(comparison: RunsComparison) -> list[list[str]]:
+    """The tokens-and-time rows, when at least one run reported something."""
+    if not any(r.usage for r in comparison.runs):
+        return []
+    return [usage_cells(r.label, r.usage) for r in comparison.runs]
+
+
 def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
     lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
+    usage = _usage_rows(comparison)
+    if usage:
+        lines += ["", "tokens and time (as the services reported them)"]
+        lines += _align([USAGE_HEADER] + usage, right=USAGE_RIGHT)
     if comparison.subjects:
         lines += ["", "accuracy by subject (subjects in two runs or more)"]
         lines += _align([["subject"] + [r.label for r in comparison.runs]]
@@ -239,6 +257,10 @@ def render_markdown(comparison: RunsComparison) -> str:
     lines += ["### Runs", ""]
     lines += _md_table([h.capitalize() for h in RUN_HEADER], [_run_cells(r) for r in comparison.runs],
                        right={4, 6, 7, 9, 10}) + [""]
+    usage = _usage_rows(comparison)
+    if usage:
+        lines += ["### Tokens and time", ""]
+        lines += _md_table([h[:1].upper() + h[1:] for h in USAGE_HEADER], usage, right=USAGE_RIGHT) + [""]
     if comparison.subjects:
         lines += ["### Accuracy by subject", ""]
         lines += _md_table(["Subject"] + [r.label for r in comparison.runs],
@@ -283,7 +305,8 @@ def to_json(comparison: RunsComparison) -> dict:
         "runs": [{"label": r.label, "report": r.path, "backend": r.config.get("backend"), "model": r.model,
                   "dataset": r.config.get("dataset"), "split": r.config.get("split"), "shots": r.config.get("shots"),
                   "scoring": r.config.get("scoring"), "prompt": r.config.get("prompt"), "overall": score(r.overall),
-                  "subjects": {s: score(t) for s, t in r.subjects.items()}} for r in comparison.runs],
+                  "subjects": {s: score(t) for s, t in r.subjects.items()},
+                  **({"usage": r.usage} if r.usage else {})} for r in comparison.runs],
         "shared_subjects": comparison.subjects,
         "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant}
                   for p in comparison.pairs],

@@ -85,3 +85,32 @@ def render_usage(totals: Mapping | None) -> str | None:
                  if latency["questions"] else "latency not measured")
     parts.append(f"{totals['truncated']} cut by the token limit")
     return "usage: " + "; ".join(parts)
+
+
+USAGE_HEADER = ["run", "requests", "from cache", "tokens in", "cached", "tokens out", "reasoning", "latency p50",
+                "latency p95", "questions/s", "cut by limit"]
+
+
+def reports_something(totals: Mapping | None) -> bool:
+    """Whether a run's usage block holds any figure (a report from before 0.2.0 has none)."""
+    return bool(totals) and (any(totals[name]["questions"] for name in TOKENS) or totals["seconds"]["questions"] > 0)
+
+
+def usage_cells(label: str, totals: Mapping | None) -> list[str]:
+    """One run's row of the `pytest-mmlu compare` tokens-and-time table; "not reported" where nothing was."""
+    if not reports_something(totals):
+        return [label] + ["not reported"] * (len(USAGE_HEADER) - 1)
+
+    def tokens(name: str) -> str:
+        figure = totals[name]
+        if not figure["questions"]:
+            return "not reported"
+        share = f" ({figure['questions']}/{totals['answered']})" if figure["questions"] < totals["answered"] else ""
+        return f"{figure['sum']:,}{share}"
+
+    latency, rate = totals["seconds"], totals.get("questions_per_second")
+    return [label, str(totals["requests"]), str(totals["cached_replies"]), tokens("tokens_in"), tokens("tokens_cached"),
+            tokens("tokens_out"), tokens("tokens_reasoning"),
+            _seconds(latency["p50"]) if latency["questions"] else "not measured",
+            _seconds(latency["p95"]) if latency["questions"] else "not measured",
+            "n/a" if rate is None else f"{rate:.2f}", str(totals["truncated"])]
