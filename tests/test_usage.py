@@ -123,7 +123,7 @@ def test_totals_count_who_reported_each_figure():
     line = render_usage(totals)
     assert line == ("usage: 3 requests, 1 from the reply cache; tokens in 60 (3 of 4 questions; 4 cached) "
                     "/ out 9 (3 of 4 questions) / reasoning not reported; 2.00 questions/s; "
-                    "latency p50 0.25s / p95 0.47s; 1 cut by the token limit")
+                    "latency p50 250.0ms / p95 470.0ms; 1 cut by the token limit")
 
 
 def test_a_service_that_reports_nothing_says_so():

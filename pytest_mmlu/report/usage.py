@@ -58,8 +58,9 @@ def _tokens(totals: Mapping, name: str, *notes: str) -> str:
     return f"{figure['sum']:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.2f}s" if value >= 0.01 else f"{value * 1000:.1f}ms"
+def _seconds(value: float, scale: float | None = None) -> str:
+    """Seconds, or milliseconds below 1 s (`scale`: the value whose unit both figures of a pair share)."""
+    return f"{value:.2f}s" if (value if scale is None else scale) >= 1 else f"{value * 1000:.1f}ms"
 
 
 def render_usage(totals: Mapping | None) -> str | None:
@@ -81,7 +82,7 @@ def render_usage(totals: Mapping | None) -> str | None:
     if totals.get("questions_per_second") is not None:
         parts.append(f"{totals['questions_per_second']:.2f} questions/s")
     latency = totals["seconds"]
-    parts.append(f"latency p50 {_seconds(latency['p50'])} / p95 {_seconds(latency['p95'])}"
+    parts.append(f"latency p50 {_seconds(latency['p50'], latency['p95'])} / p95 {_seconds(latency['p95'])}"
                  if latency["questions"] else "latency not measured")
     parts.append(f"{totals['truncated']} cut by the token limit")
     return "usage: " + "; ".join(parts)
@@ -111,6 +112,6 @@ def usage_cells(label: str, totals: Mapping | None) -> list[str]:
     latency, rate = totals["seconds"], totals.get("questions_per_second")
     return [label, str(totals["requests"]), str(totals["cached_replies"]), tokens("tokens_in"), tokens("tokens_cached"),
             tokens("tokens_out"), tokens("tokens_reasoning"),
-            _seconds(latency["p50"]) if latency["questions"] else "not measured",
+            _seconds(latency["p50"], latency["p95"]) if latency["questions"] else "not measured",
             _seconds(latency["p95"]) if latency["questions"] else "not measured",
             "n/a" if rate is None else f"{rate:.2f}", str(totals["truncated"])]
