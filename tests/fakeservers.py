@@ -281,6 +281,8 @@ class FakeService:
         else:
             data, kind = json.dumps(payload, indent=2).encode(), "application/json"
         names = {k.lower() for k, _ in headers}
+        # recorded before the reply leaves: the client may read it (and a test look at it) before write returns
+        req.reply = payload if isinstance(payload, dict) else None
         try:
             h.send_response(code)
             if "content-type" not in names:
@@ -291,7 +293,6 @@ class FakeService:
             h.end_headers()
             h.wfile.write(data)
             req.sent = len(data)
-            req.reply = payload if isinstance(payload, dict) else None
         except OSError:
             h.close_connection = True
 
