@@ -1,6 +1,7 @@
 """The JSON report's format: one writer, one reader, a schema version; reports of earlier versions still read."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +89,7 @@ def test_an_unknown_schema_version_is_refused_in_one_line(tmp_path, version, pro
         load_baseline(path)
 
 
-GOLDEN = __import__("pathlib").Path(__file__).parent / "golden" / "reports"
+GOLDEN = Path(__file__).parent / "golden" / "reports"
 
 
 @pytest.mark.parametrize("name, version, label, correct, unparsed", [
