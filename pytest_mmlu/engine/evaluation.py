@@ -166,6 +166,16 @@ class Evaluation:
     def prompt(self, question: Question) -> Prompt:
         return prompts.build(self.plan.prompt, question, self.shots(question.subject))
 
+    def shots_texts(self, subjects) -> dict[str, str]:
+        """Each subject's few-shot examples as its prompts carry them (the same in every prompt of a subject):
+        the report keeps them once, and each question's prompt without them."""
+        if not self.settings.shots:
+            return {}
+        first: dict[str, Question] = {}
+        for question in self.questions():
+            first.setdefault(question.subject, question)
+        return {s: self.prompt(first[s]).without_shots()[2] for s in sorted(set(subjects)) if s in first}
+
     def key_for(self, prompt: Prompt) -> str:
         return self.model.key_for(self.plan.key_material(prompt))
 

@@ -168,7 +168,8 @@ class Outcome:
         answered = {r["nodeid"] for r in records}
         report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison,
                            drop_verdicts=self.drop_verdicts,
-                           not_run=[n for n in self.selected if n not in answered], stopped=self.stop)
+                           not_run=[n for n in self.selected if n not in answered], stopped=self.stop,
+                           shots=self.session.evaluation.shots_texts(r["subject"] for r in records))
         write_report(self.settings.report, report)
 
     def _write_markdown(self) -> None:
