@@ -17,7 +17,7 @@ from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
-from .schema import Score
+from .schema import ReadReport, Score
 from .schema import read_report as read_report_file
 
 __all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
@@ -55,18 +55,26 @@ class RunReport:
         return f"{dataset}: {what}"
 
 
-def read_report(path) -> RunReport:
-    """One report, through the one reader (schema.read_report), as this command needs it."""
-    report = read_report_file(path)
+def run_of(report: ReadReport) -> RunReport:
+    """A report read through the one reader (schema.read_report), as a comparison needs it."""
     overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
     return RunReport(report.path, str(label), config, overall, subjects, report.questions)
 
 
+def read_report(path) -> RunReport:
+    """One report, as this command needs it."""
+    return run_of(read_report_file(path))
+
+
 def read_reports(paths) -> list[RunReport]:
     """Reports in the order given; labels made unique (by file name, then by position)."""
-    runs = [read_report(p) for p in paths]
+    return unique_labels([read_report(p) for p in paths])
+
+
+def unique_labels(runs: list[RunReport]) -> list[RunReport]:
+    """The runs, their labels made unique (by file name, then by position)."""
     seen: dict[str, int] = {}
     for run in runs:
         seen[run.label] = seen.get(run.label, 0) + 1
@@ -173,7 +181,7 @@ def _pair_cells(p: Pair) -> list[str]:
             MARK if p.significant else ""]
 
 
-def _pair_notes(p: Pair) -> list[str]:
+def pair_notes(p: Pair) -> list[str]:
     notes = list(p.notes)
     apart = [(p.only_a, f"answered by {p.a} only"), (p.only_b, f"answered by {p.b} only"),
              (p.errors_excluded, "errored in one run"), (p.mismatched, "another question under the same node id")]
@@ -211,7 +219,7 @@ def render_text(comparison: RunsComparison) -> str:
     if comparison.pairs:
         lines += ["", "pairs, on the questions both runs answered (McNemar's exact test)"]
         lines += _align([PAIR_HEADER] + [_pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
-        lines += [note for p in comparison.pairs for note in _pair_notes(p)]
+        lines += [note for p in comparison.pairs for note in pair_notes(p)]
         lines.append(f"{MARK} significant at 5%")
     return "\n".join(lines) + "\n"
 
@@ -250,7 +258,7 @@ def render_markdown(comparison: RunsComparison) -> str:
         rows = [c[:-1] + ["yes" if p.significant else "no"] for p, c in
                 ((p, _pair_cells(p)) for p in comparison.pairs)]
         lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
-        lines += [f"- {note}" for p in comparison.pairs for note in _pair_notes(p)]
+        lines += [f"- {note}" for p in comparison.pairs for note in pair_notes(p)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
