@@ -160,7 +160,7 @@ def _ci(score: Score) -> str:
     return interval_cell(*score.interval) if score.total else "n/a"
 
 
-def _run_cells(run: RunReport) -> list[str]:
+def run_cells(run: RunReport) -> list[str]:
     c, o = run.config, run.overall
     return [run.label, str(c.get("backend", "?")), run.model, run.data, str(c.get("shots", 0)),
             str(c.get("scoring", "?")), str(o.total), accuracy_cell(o.correct, o.total), _ci(o),
@@ -173,7 +173,7 @@ PAIR_HEADER = ["run A", "run B", "common questions", "A", "B", "B - A (points)",
                "McNemar p", ""]
 
 
-def _pair_cells(p: Pair) -> list[str]:
+def pair_cells(p: Pair) -> list[str]:
     if not p.common:
         return [p.a, p.b, "0", "n/a", "n/a", "n/a", "0", "0", "n/a", ""]
     return [p.a, p.b, str(p.common), accuracy_cell(p.a_correct, p.common), accuracy_cell(p.b_correct, p.common),
@@ -210,7 +210,7 @@ def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
 
 def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
-    lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
+    lines += _align([RUN_HEADER] + [run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
     if comparison.subjects:
         lines += ["", "accuracy by subject (subjects in two runs or more)"]
         lines += _align([["subject"] + [r.label for r in comparison.runs]]
@@ -218,7 +218,7 @@ def render_text(comparison: RunsComparison) -> str:
                         right=set(range(1, len(comparison.runs) + 1)))
     if comparison.pairs:
         lines += ["", "pairs, on the questions both runs answered (McNemar's exact test)"]
-        lines += _align([PAIR_HEADER] + [_pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
+        lines += _align([PAIR_HEADER] + [pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
         lines += [note for p in comparison.pairs for note in pair_notes(p)]
         lines.append(f"{MARK} significant at 5%")
     return "\n".join(lines) + "\n"
@@ -245,7 +245,7 @@ def render_markdown(comparison: RunsComparison) -> str:
     lines = ["## MMLU runs compared", ""]
     lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
     lines += ["### Runs", ""]
-    lines += _md_table([h.capitalize() for h in RUN_HEADER], [_run_cells(r) for r in comparison.runs],
+    lines += _md_table([h.capitalize() for h in RUN_HEADER], [run_cells(r) for r in comparison.runs],
                        right={4, 6, 7, 9, 10}) + [""]
     if comparison.subjects:
         lines += ["### Accuracy by subject", ""]
@@ -256,7 +256,7 @@ def render_markdown(comparison: RunsComparison) -> str:
         lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test.", ""]
         header = [h[:1].upper() + h[1:] for h in PAIR_HEADER[:-1]] + ["Significant"]
         rows = [c[:-1] + ["yes" if p.significant else "no"] for p, c in
-                ((p, _pair_cells(p)) for p in comparison.pairs)]
+                ((p, pair_cells(p)) for p in comparison.pairs)]
         lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
         lines += [f"- {note}" for p in comparison.pairs for note in pair_notes(p)]
     return "\n".join(lines).rstrip("\n") + "\n"

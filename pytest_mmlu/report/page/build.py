@@ -17,7 +17,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from ...core.subjects import CATEGORIES, category_of
-from ..compare import Pair, RunReport, compare_runs, pair_notes, run_of, unique_labels
+from .. import compare
+from ..compare import Pair, RunReport
 from ..label import public_url
 from ..schema import ReadReport
 from ..stats import wilson_interval
@@ -67,12 +68,14 @@ def embed_json(value) -> str:
 
 def page_data(reports: list[ReadReport]) -> dict:
     """What the page shows, as plain data: the runs, every question with each run's answer, the pairs."""
-    runs = unique_labels([run_of(r) for r in reports])
-    comparison = compare_runs(runs)
+    runs = compare.unique_labels([compare.run_of(r) for r in reports])
+    comparison = compare.compare_runs(runs)
     return {
         "runs": [_run(run, report) for run, report in zip(runs, reports)],
         "questions": _questions(runs, reports),
         "pairs": [_pair(p, runs) for p in comparison.pairs],
+        "tables": {"runs": [compare.RUN_HEADER] + [compare.run_cells(r) for r in runs],  # as `compare` prints
+                   "pairs": [compare.PAIR_HEADER] + [compare.pair_cells(p) for p in comparison.pairs]},
         "shared_subjects": comparison.subjects,
         "categories": list(CATEGORIES),
     }
@@ -202,7 +205,7 @@ def _pair(p: Pair, runs: list[RunReport]) -> dict:
             "b_correct": p.b_correct, "right_only_a": p.right_only_a, "right_only_b": p.right_only_b,
             "difference": p.difference, "p_value": p.p_value, "significant": p.significant, "only_a": p.only_a,
             "only_b": p.only_b, "errors_excluded": p.errors_excluded, "mismatched": p.mismatched,
-            "notes": pair_notes(p)}
+            "notes": compare.pair_notes(p)}
 
 
 # -- the files -------------------------------------------------------------------------------------------------

@@ -192,17 +192,9 @@
 
   function comparison() {
     $("comparison").hidden = false;
-    const runRows = RUNS.map((r) => [r.label, r.config.backend || "?", r.config.served_model || r.config.model || "?",
-      r.overall.total, accuracyCell(r.overall.correct, r.overall.total),
-      pct(r.overall.interval[0], 2) + " – " + pct(r.overall.interval[1], 2), r.overall.unparsed, r.overall.errors]);
-    add($("pairs"), table(["run", "backend", "model", "questions", "accuracy", "95% interval", "unparsed", "errors"],
-      runRows, [3, 4, 6, 7]));
-    const pairRows = DATA.pairs.map((p) => [RUNS[p.a].label, RUNS[p.b].label, p.common,
-      accuracyCell(p.a_correct, p.common), accuracyCell(p.b_correct, p.common),
-      p.difference === null ? "n/a" : (p.difference >= 0 ? "+" : "") + p.difference.toFixed(2),
-      p.right_only_a, p.right_only_b, p.common ? p.p_value.toPrecision(3) : "n/a", p.significant ? "*" : ""]);
-    const t = table(["run A", "run B", "common questions", "A", "B", "B - A (points)", "right only in A",
-      "right only in B", "McNemar p", ""], pairRows, [2, 3, 4, 5, 6, 7, 8]);
+    const [runHeader, ...runRows] = DATA.tables.runs, [pairHeader, ...pairRows] = DATA.tables.pairs;
+    add($("pairs"), table(runHeader, runRows, [4, 6, 7, 9, 10]));  // as compare prints them
+    const t = table(pairHeader, pairRows, [2, 3, 4, 5, 6, 7, 8]);
     t.id = "pair-table";
     add($("pairs"), el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test)"), t);
     for (const p of DATA.pairs) for (const note of p.notes) add($("pairs"), el("p", "muted pair-note", note));
