@@ -43,3 +43,29 @@ def test_the_report_keeps_the_prompt_as_sent_and_the_whole_reply(pytester, data,
         assert q["question"] in prompt and all(choice in prompt for choice in q["choices"])
         assert len(q["choices"]) == 4
         assert q["reply"] == reply_to(prompt)  # whole: 1,370 characters, not their start
+
+
+def test_the_page_is_written_at_the_end_and_named_last(pytester, data):
+    page, report = pytester.path / "out" / "page.html", pytester.path / "report.json"
+    with OpenAIFake("openai", answer=reply_to) as fake:
+        result = run_pytest(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}",
+                            "--mmlu-no-cache", f"--mmlu-report={report}", f"--mmlu-html={page}", "-p", "no:randomly",
+                            report=report)
+    html = page.read_text(encoding="utf-8")
+    assert html.lower().startswith("<!doctype html>") and "Content-Security-Policy" in html
+    assert all(q["nodeid"] in html for q in result.report["questions"])
+    lines = result.outlines
+    named = next(i for i, line in enumerate(lines) if line.startswith("page written to "))
+    assert lines[named] == f"page written to {page}: every question, to browse in a browser"
+    assert lines[named - 1] == f"report written to {report}"  # the page comes last in the summary
+
+
+def test_an_unwritable_page_stops_the_run_before_any_question(pytester, data):
+    blocker = pytester.path / "file"
+    blocker.write_text("not a folder")
+    with OpenAIFake("openai", answer=reply_to) as fake:
+        result = run_pytest(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}",
+                            "--mmlu-no-cache", f"--mmlu-html={blocker / 'page.html'}")
+        asked = [r for r in fake.requests if r.method == "POST"]
+    assert result.ret == 4 and not asked
+    assert any("--mmlu-html" in line for line in result.errlines + result.outlines)
