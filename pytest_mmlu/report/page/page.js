@@ -389,7 +389,7 @@
     add(box, facts);
     if (a.logprobs) add(box, probabilities(a.logprobs));
     if (a.kind !== "error") {
-      add(box, el("div", "muted", "reply" + (a.reply ? " (" + a.reply.length + " characters)" : "")));
+      add(box, el("div", "muted", "reply" + (a.reply ? " (" + a.reply.length + (a.reply.length === 1 ? " character)" : " characters)") : "")));
       add(box, el("pre", "reply", a.reply || ""));
     }
     if (a.reasoning) add(box, add(el("details"), el("summary", "", "reasoning"), el("pre", "reasoning", a.reasoning)));
