@@ -28,6 +28,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--chart", metavar="PATH", help="also draw a bar chart, .png or .svg (needs "
                                                    "pytest-mmlu[plot])")
     c.add_argument("--output", "-o", metavar="PATH", help="write the table here instead of standard output")
+    c.add_argument("--page", metavar="PATH_OR_URL", help="where the results page of these runs is (pytest-mmlu "
+                                                         "view): the Markdown links it")
     v = commands.add_parser(
         "view", help="one HTML page of a run, or of several side by side (JSON reports written with --mmlu-report)",
         description="One self-contained HTML page: the run at a glance, every question with filters and search; "
@@ -43,7 +45,7 @@ def compare_command(args) -> int:
         chart_mod.check_path(args.chart)
         chart_mod.require_matplotlib()
     comparison = compare_runs(read_reports(args.reports))
-    text = render(comparison, args.format)
+    text = render(comparison, args.format, page=args.page)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as f:
             f.write(text)

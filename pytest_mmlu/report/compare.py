@@ -241,7 +241,7 @@ def results_rows(comparison: RunsComparison) -> list[list[str]]:
     return rows
 
 
-def render_markdown(comparison: RunsComparison) -> str:
+def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
     lines = ["## MMLU runs compared", ""]
     lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
     lines += ["### Runs", ""]
@@ -259,6 +259,8 @@ def render_markdown(comparison: RunsComparison) -> str:
                 ((p, pair_cells(p)) for p in comparison.pairs)]
         lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
         lines += [f"- {note}" for p in comparison.pairs for note in pair_notes(p)]
+    if page:  # pytest-mmlu view's page of the same runs, where the reader can look further
+        lines += ["", f"Every question, run by run: [the results page](<{page.replace('>', '%3E')}>)"]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -305,5 +307,8 @@ def render_json(comparison: RunsComparison) -> str:
 RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}
 
 
-def render(comparison: RunsComparison, fmt: str = "text") -> str:
+def render(comparison: RunsComparison, fmt: str = "text", page: str | None = None) -> str:
+    """The comparison in a format; `page` (a path or URL of the results page) is linked from the Markdown."""
+    if fmt == "markdown":
+        return render_markdown(comparison, page)
     return RENDERERS[fmt](comparison)
