@@ -1,10 +1,11 @@
 """The HTML page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`, installed by
-.ci/run) driven by Selenium, on pages made from real runs of the plugin against local stand-ins, hostile text
+.ci/run) driven by Selenium, and once in headless Firefox (Debian's `firefox-esr`, through Marionette), on pages made from real runs of the plugin against local stand-ins, hostile text
 included. Counts read from the page are checked against an independent count from the JSON reports."""
 
 import json
 import math
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -253,3 +254,48 @@ def test_opens_with_the_network_off_and_asks_for_nothing(browser, reports, tmp_p
         assert refused.startswith("img-src")
     finally:
         browser.delete_network_conditions()
+
+
+# -- Firefox: Debian's firefox-esr, driven through its own Marionette protocol (no geckodriver here) ----------
+
+
+@pytest.fixture(scope="module")
+def firefox(tmp_path_factory):
+    binary = shutil.which("firefox-esr") or shutil.which("firefox")
+    marionette = pytest.importorskip("marionette_driver.marionette", reason="marionette-driver is in the test extra")
+    if binary is None:
+        pytest.skip("needs Debian's firefox-esr (apt-get install firefox-esr)")
+    profile = tmp_path_factory.mktemp("firefox-profile")
+    port = free_port()
+    (profile / "user.js").write_text(f'user_pref("marionette.port", {port});\n')
+    proc = subprocess.Popen([binary, "--headless", "--marionette", "--no-remote", "--profile", str(profile)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = marionette.Marionette(host="127.0.0.1", port=port)
+    try:
+        client.start_session(timeout=120)  # waits for Firefox to listen
+        yield client
+        client.delete_session()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_page_works_in_firefox(firefox, reports, tmp_path):
+    questions = json.loads(Path(reports["a"]).read_text())["questions"]
+    firefox.navigate(page(reports, tmp_path, "a", "b") + "#mmlu::astronomy::q0001")
+    js = firefox.execute_script
+    assert js("return [document.body.dataset.ready, document.title]") == ["true", "MMLU: a vs b"]
+    js('document.querySelector(\'#outcomes button[data-outcome="wrong"]\').click()')
+    assert int(js("return document.getElementById('count').dataset.shown")) == sum(kind(q) == "wrong"
+                                                                                    for q in questions)
+    # the linked question is open, its hostile text shown as text; an alert would fail every script call
+    assert js("return document.querySelector('#question .question-text').textContent") == TEST[1]["question"]
+    assert REPLY in js("return document.querySelector('#question pre.reply').textContent")
+    assert js("return document.querySelectorAll('script').length") == 2
+    assert js("return document.querySelectorAll('img, a, iframe, [onerror], [onclick], [href], [src]').length") == 0
