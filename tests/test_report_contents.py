@@ -19,13 +19,13 @@ def reply_to(prompt: str) -> str:
     return f"{LONG}\nAnswer: {'ABCD'[len(prompt) % 4]}"
 
 
-@pytest.mark.parametrize("shots", [0, 2])
-def test_the_report_keeps_the_prompt_as_sent_and_the_whole_reply(pytester, data, shots):
+@pytest.mark.parametrize("shots, workers", [(0, ()), (2, ()), (2, ("-n", "2"))])
+def test_the_report_keeps_the_prompt_as_sent_and_the_whole_reply(pytester, data, shots, workers):
     report = pytester.path / "report.json"
     with OpenAIFake("openai", answer=reply_to) as fake:
         result = run_pytest(pytester, "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
                             f"--mmlu-dataset={data}", f"--mmlu-shots={shots}", "--mmlu-no-cache",
-                            f"--mmlu-report={report}", "-p", "no:randomly", report=report)
+                            f"--mmlu-report={report}", "-p", "no:randomly", *workers, report=report)
         sent = [r.body["messages"][-1]["content"] for r in fake.requests if r.method == "POST"]
     assert result.report is not None, result.outlines[-20:]
     questions = result.report["questions"]
