@@ -299,3 +299,26 @@ def test_the_page_works_in_firefox(firefox, reports, tmp_path):
     assert REPLY in js("return document.querySelector('#question pre.reply').textContent")
     assert js("return document.querySelectorAll('script').length") == 2
     assert js("return document.querySelectorAll('img, a, iframe, [onerror], [onclick], [href], [src]').length") == 0
+
+
+def test_a_page_from_real_runs_of_the_small_model(browser, llama_server, gemma_path, hub_data, tmp_path):
+    """gemma-3 270M through a real llama_cpp.server and in process, both in logprobs scoring, on one page:
+    the pairs as compare counts them, and each letter's probability as the report has it."""
+    data = hub_data(subjects=("astronomy", "virology"), per_subject=3, seed=61, dev_per_subject=1, dev_seed=62)
+    server = plugin_run(tmp_path, data, "server", "--mmlu-backend=llama", f"--mmlu-base-url={llama_server}",
+                        "--mmlu-scoring=logprobs", "--mmlu-concurrency=1")
+    local = plugin_run(tmp_path, data, "local", "--mmlu-backend=llama-cpp", f"--mmlu-model={gemma_path}",
+                       "--mmlu-scoring=logprobs")
+    load(browser, page({"server": server, "local": local}, tmp_path, "server", "local"))
+    [p] = compare_runs(read_reports([server, local])).pairs
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#pair-table tbody td")]
+    assert p.common == 6 and cells[:9] == ["server", "local", "6",
+                                           f"{p.a_correct / 6 * 100:.2f}% ({p.a_correct}/6)",
+                                           f"{p.b_correct / 6 * 100:.2f}% ({p.b_correct}/6)", f"{p.difference:+.2f}",
+                                           str(p.right_only_a), str(p.right_only_b), f"{p.p_value:.3g}"]
+    record = json.loads(Path(server).read_text())["questions"][0]
+    browser.find_element(By.CSS_SELECTOR, f'#list li[data-id="{record["nodeid"]}"]').click()
+    box = browser.find_element(By.ID, "question")
+    for letter, logprob in record["logprobs"].items():  # run A's box comes first
+        cell = box.find_element(By.CSS_SELECTOR, f'.probs .num[data-letter="{letter}"]')
+        assert cell.text == f"{math.exp(logprob) * 100:.1f}%"
