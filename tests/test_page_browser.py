@@ -105,7 +105,8 @@ def browser():
 
 
 def load(browser, url):
-    browser.get_log("performance")  # what came before
+    browser.get_log("performance")  # what came before, an earlier test's page included
+    browser.get_log("browser")
     browser.get(url)
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.dataset.ready") == "true")
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
