@@ -23,6 +23,7 @@ class Handler(BaseHTTPRequestHandler):
     delay = 0.1
     log = None
     lock = threading.Lock()
+    reply = staticmethod(lambda prompt: "Answer: A")  # the chat reply to a prompt
 
     def log_message(self, *args):  # quiet
         pass
@@ -51,7 +52,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send({"object": "chat.completion", "model": "delay-model",
                         "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": "Answer: A"}}]})
+                                     "message": {"role": "assistant", "content": self.reply(prompt)}}]})
         if self.log is not None:
             entry = {"start": started, "end": time.time(), "prompt": hashlib.sha256(prompt.encode()).hexdigest()[:16]}
             with self.lock:
@@ -59,8 +60,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.log.flush()
 
 
-def serve(port: int, delay: float, log_path: str | None) -> ThreadingHTTPServer:
+def serve(port: int, delay: float, log_path: str | None, reply=None) -> ThreadingHTTPServer:
     Handler.delay = delay
+    if reply is not None:
+        Handler.reply = staticmethod(reply)
     Handler.log = open(log_path, "a") if log_path else None
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True

@@ -1,4 +1,5 @@
-"""The `pytest-mmlu` command: `pytest-mmlu compare REPORT...` (also `python -m pytest_mmlu compare`)."""
+"""The `pytest-mmlu` command: `pytest-mmlu compare REPORT...` and `pytest-mmlu view REPORT... -o PAGE.html`
+(also `python -m pytest_mmlu ...`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import sys
 from . import __version__
 from .report import chart as chart_mod
 from .report.compare import FORMATS, ReportError, compare_runs, read_reports, render
+from .report.page import write_page
+from .report.schema import read_report
+
+DEFAULT_PAGE = "mmlu.html"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,6 +28,15 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--chart", metavar="PATH", help="also draw a bar chart, .png or .svg (needs "
                                                    "pytest-mmlu[plot])")
     c.add_argument("--output", "-o", metavar="PATH", help="write the table here instead of standard output")
+    c.add_argument("--page", metavar="PATH_OR_URL", help="where the results page of these runs is (pytest-mmlu "
+                                                         "view): the Markdown links it")
+    v = commands.add_parser(
+        "view", help="one HTML page of a run, or of several side by side (JSON reports written with --mmlu-report)",
+        description="One self-contained HTML page: the run at a glance, every question with filters and search; "
+                    "with several reports, the runs side by side. It opens from a file and fetches nothing.")
+    v.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports (--mmlu-report)")
+    v.add_argument("--output", "-o", metavar="PATH", default=DEFAULT_PAGE,
+                   help=f"where to write the page (default: {DEFAULT_PAGE})")
     return p
 
 
@@ -31,7 +45,7 @@ def compare_command(args) -> int:
         chart_mod.check_path(args.chart)
         chart_mod.require_matplotlib()
     comparison = compare_runs(read_reports(args.reports))
-    text = render(comparison, args.format)
+    text = render(comparison, args.format, page=args.page)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as f:
             f.write(text)
@@ -43,10 +57,19 @@ def compare_command(args) -> int:
     return 0
 
 
+def view_command(args) -> int:
+    write_page(args.output, [read_report(path) for path in args.reports])
+    print(f"page written to {args.output}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"compare": compare_command, "view": view_command}
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
-        return compare_command(args)
+        return COMMANDS[args.command](args)
     except (ReportError, chart_mod.ChartError) as exc:
         print(f"pytest-mmlu {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -30,6 +30,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -801,7 +802,7 @@ class ClosedPort:
 # -- first-token log-probabilities (chat log-probability scoring) ------------------------------------
 # A first-token model: prompt -> the top first tokens as (token, log-probability), best first.
 
-RECORDED = __import__("pathlib").Path(__file__).parent / "recorded"
+RECORDED = Path(__file__).parent / "recorded"
 
 
 def first_tokens(letter: str | Callable[[str], str], *, lead: str | None = None, spell: str = "{}",

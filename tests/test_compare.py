@@ -322,3 +322,13 @@ def test_chart_without_matplotlib_names_the_extra(three, capsys, monkeypatch):
 def test_chart_needs_png_or_svg(three, capsys):
     assert main(["compare", "--chart", "chart.jpg", *three]) == 1
     assert ".png or .svg" in capsys.readouterr().err
+
+
+def test_the_markdown_links_the_page(tmp_path, capsys):
+    report = tmp_path / "a.json"
+    report.write_text((Path(__file__).parent / "golden" / "reports" / "written-by-0.1.0.json").read_text())
+    assert main(["compare", str(report), "--format", "markdown", "--page", "pages/mmlu (v2).html"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip("\n").splitlines()[-1] == "Every question, run by run: [the results page](<pages/mmlu (v2).html>)"
+    assert main(["compare", str(report), "--format", "markdown"]) == 0
+    assert "results page" not in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """The JSON report's format: one writer, one reader, a schema version; reports of earlier versions still read."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -43,14 +44,35 @@ def report() -> Report:
 def test_records_keep_their_fields_in_order():
     ok, error = records()
     assert list(ok) == ["nodeid", "subject", "index", "expected", "predicted", "outcome", "unparsed", "reply", "error",
-                        "language", "cached", "how"]
+                        "language", "cached", "how", "question", "choices"]
+    assert (ok["question"], ok["choices"]) == ("What is 2 + 2?", ["3", "4", "5", "6"])
     assert (ok["outcome"], ok["predicted"], ok["cached"], ok["language"]) == ("passed", "B", True, "ES_LA")
     assert error["outcome"] == "error" and error["fault"] == {"kind": "gone", "backend": "llama", "where": "http://x",
                                                               "reason": "refused"}
     judged = answer_record("n", Q, Verdict("C", False, "judge"), Reply(text="hmm", first_token="Hm"), False,
                            Reading("letter", "C", reply="C"), first_is_letter=False)
-    assert list(judged)[-5:] == ["judge", "judge_reply", "judge_cached", "first_token", "first_is_letter"]
+    assert list(judged)[-7:-2] == ["judge", "judge_reply", "judge_cached", "first_token", "first_is_letter"]
     assert (judged["outcome"], judged["judge"], judged["first_is_letter"]) == ("failed", "C", False)
+
+
+def test_a_record_keeps_the_whole_reply_and_its_prompt_without_the_shots():
+    from pytest_mmlu.prompts import build
+
+    shots = [Question("astronomy", i, f"Shot {i}?", ("a", "b", "c", "d"), i % 4) for i in range(3)]
+    long_reply = "Let me think. " * 200 + "Answer: B"
+    for fmt in ("harness", "instruct", "letter", "mmlu-pro"):
+        prompt = build(fmt, Q, shots)
+        record = answer_record("n", Q, Verdict("B", False, "answer-line"), Reply(text=long_reply), False,
+                               prompt=prompt)
+        assert record["reply"] == long_reply  # whole, not its start
+        shots_text = prompt.text[prompt.shots[0]:prompt.shots[1]]
+        assert "Shot 0?" in shots_text and "Shot 2?" in shots_text and "2 + 2" not in shots_text
+        assert "Shot" not in record["prompt"] and "What is 2 + 2?" in record["prompt"]
+        at = record["shots_at"]
+        assert record["prompt"][:at] + shots_text + record["prompt"][at:] == prompt.text, fmt
+    zero = answer_record("n", Q, Verdict("B", False, "answer-line"), Reply(text="B"), False,
+                         prompt=build("harness", Q))
+    assert "shots_at" not in zero and zero["prompt"] == build("harness", Q).text
 
 
 def test_the_writer_and_the_reader_agree(tmp_path):
@@ -88,7 +110,7 @@ def test_an_unknown_schema_version_is_refused_in_one_line(tmp_path, version, pro
         load_baseline(path)
 
 
-GOLDEN = __import__("pathlib").Path(__file__).parent / "golden" / "reports"
+GOLDEN = Path(__file__).parent / "golden" / "reports"
 
 
 @pytest.mark.parametrize("name, version, label, correct, unparsed", [

@@ -51,6 +51,7 @@ class Evaluation:
         self._ready: dict[tuple, Reply] = {}  # cached replies found ahead of their item
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self._for_judge: dict[str, tuple[int, Question]] = {}  # reply key -> the question it answers
+        self._prompts: dict[tuple, Prompt] = {}  # questions submitted -> their prompt, until their record takes it
 
     @property
     def service(self):
@@ -166,6 +167,20 @@ class Evaluation:
     def prompt(self, question: Question) -> Prompt:
         return prompts.build(self.plan.prompt, question, self.shots(question.subject))
 
+    def shots_texts(self, subjects) -> dict[str, str]:
+        """Each subject's few-shot examples as its prompts carry them (the same in every prompt of a subject):
+        the report keeps them once, and each question's prompt without them."""
+        if not self.settings.shots:
+            return {}
+        first: dict[str, Question] = {}
+        for question in self.questions():
+            first.setdefault(question.subject, question)
+        return {s: self.prompt(first[s]).without_shots()[2] for s in sorted(set(subjects)) if s in first}
+
+    def asked_prompt(self, question: Question) -> Prompt:
+        """The prompt this question was (or would be) asked with, for its record: built once, at submit."""
+        return self._prompts.pop((question.subject, question.index), None) or self.prompt(question)
+
     def key_for(self, prompt: Prompt) -> str:
         return self.model.key_for(self.plan.key_material(prompt))
 
@@ -174,7 +189,7 @@ class Evaluation:
         qid = (question.subject, question.index)
         if qid in self._ready or qid in self._waiting:
             return
-        prompt = self.prompt(question)
+        prompt = self._prompts[qid] = self.prompt(question)  # kept for the question's record
         key = self.key_for(prompt)
         hit = self.model.cached(key)
         if hit is not None:

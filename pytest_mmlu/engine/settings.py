@@ -33,6 +33,7 @@ class Settings:
     offline: bool = False
     label: str | None = None
     markdown: str | None = None
+    html: str | None = None
     drop_gates: tuple = ()
     judge: str | None = None
     judge_model: str | None = None

@@ -89,7 +89,8 @@ class QuestionItem(pytest.Item):
             pytest.skip(str(exc))  # not run: no record, so the summary counts it as such
         except (BackendError, InterruptedError) as exc:
             fault = exc.to_json() if isinstance(exc, RunStop) else None
-            self._keep(error_record(self.nodeid, self.question, one_line(exc), fault))
+            self._keep(error_record(self.nodeid, self.question, one_line(exc), fault,
+                                    self.evaluation.asked_prompt(self.question)))
             if isinstance(exc, RunStop):  # nothing more can be answered: stop after this item
                 self.session.shouldstop = f"mmlu: {'key rejected' if exc.kind == 'key' else 'backend went away'}"
             raise
@@ -104,7 +105,7 @@ class QuestionItem(pytest.Item):
             self.verdict = reading.applied(self.verdict)
         first_is_letter = letter_of(self.reply.first_token, self.question.letters) is not None
         self._keep(answer_record(self.nodeid, self.question, self.verdict, self.reply, self.cached, reading,
-                                 first_is_letter))
+                                 first_is_letter, self.evaluation.asked_prompt(self.question)))
         if self.record["outcome"] != "passed":
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
 

@@ -137,6 +137,8 @@ OPTIONS = (
            "(default: model and backend)", metavar="TEXT"),
     Option("markdown", "write the summary as Markdown here (also appended to $GITHUB_STEP_SUMMARY "
            "when that is set)", metavar="PATH"),
+    Option("html", "write the results page here: one self-contained HTML file to browse every question "
+           "(pytest-mmlu view builds the same page from JSON reports)", metavar="PATH"),
     Option("max-drop", "with --mmlu-baseline, a gate: [SCOPE=]POINTS fails when accuracy on the common "
            "questions dropped by more than POINTS percentage points and McNemar's exact test finds "
            "the drop significant at 5%; repeatable", gates_mod.parse_drop, repeat=True,

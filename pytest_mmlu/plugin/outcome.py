@@ -1,7 +1,7 @@
 """The controller's side of an MMLU run: it exists only where there is no `workerinput` (registered like pytest's
 junitxml LogXML), so nothing in it asks "am I the controller?". It gathers the question records from the test
 reports (under xdist the controller collects nothing), and at the end owns the summary, the gates, the exit
-status and the output files (--mmlu-report, --mmlu-markdown)."""
+status and the output files (--mmlu-report, --mmlu-markdown, --mmlu-html)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from ..report.gates import check_scopes, evaluate, evaluate_drops, gates_hold
 from ..report.label import public_url
 from ..report.markdown import render_markdown
 from ..report.output import check_writable
-from ..report.schema import Record, RunConfig, to_report, write_report
+from ..report.page.build import build_page
+from ..report.schema import ReadReport, Record, Report, RunConfig, to_report, write_report
 from ..report.stop import find_stop, stop_block
 from ..report.summary import render, summarize
 from . import interrupts
@@ -51,6 +52,7 @@ class Outcome:
         self.cut_short = False  # -x or --maxfail stopped a gated run: its gates saw only part of it
         self.shortened = 0  # failures listed one line each
         self.unwritten: dict[str, str] = {}  # output file -> why it could not be written at the end
+        self._built: Report | None = None  # the report, built once for --mmlu-report and --mmlu-html
         self._sigint = interrupts.listen()
 
     # -- at start (Session.start calls these in turn) ----------------------------------------------------------
@@ -61,7 +63,7 @@ class Outcome:
         if s.drop_gates and not s.baseline:
             raise OptionError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
         check_scopes(s.drop_gates, available, CATEGORIES, "--mmlu-max-drop")
-        for option, target in (("--mmlu-report", s.report), ("--mmlu-markdown", s.markdown)):
+        for option, target in (("--mmlu-report", s.report), ("--mmlu-markdown", s.markdown), ("--mmlu-html", s.html)):
             if target:
                 check_writable(target, option)
 
@@ -121,7 +123,9 @@ class Outcome:
         if self.baseline is not None:
             self.comparison = compare(self.baseline, self.records, category_of)
             self.drop_verdicts = evaluate_drops(s.drop_gates, self.comparison.scopes)
-        for wanted, write in ((s.report, lambda: self._write_report(records)), (s.markdown, self._write_markdown)):
+        self.wall_seconds = time.monotonic() - self._clock
+        for wanted, write in ((s.report, lambda: self._write_report(records)), (s.markdown, self._write_markdown),
+                              (s.html, lambda: self._write_html(records))):
             if wanted and not self.config.option.collectonly:  # nothing was asked: keep the last run's files
                 try:
                     write()
@@ -164,12 +168,25 @@ class Outcome:
                     "backend": judge.service.name, "model": judge.model, "served_model": judge.model_id,
                     "base_url": public_url(judge.urls[0]) if judge.urls else None}}
 
+    def _report(self, records: list[Record]) -> Report:
+        if self._built is None:
+            answered = {r["nodeid"] for r in records}
+            self._built = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison,
+                                    drop_verdicts=self.drop_verdicts,
+                                    not_run=[n for n in self.selected if n not in answered], stopped=self.stop,
+                                    shots=self.session.evaluation.shots_texts(r["subject"] for r in records))
+        return self._built
+
     def _write_report(self, records: list[Record]) -> None:
-        answered = {r["nodeid"] for r in records}
-        report = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison,
-                           drop_verdicts=self.drop_verdicts,
-                           not_run=[n for n in self.selected if n not in answered], stopped=self.stop)
-        write_report(self.settings.report, report)
+        write_report(self.settings.report, self._report(records))
+
+    def _write_html(self, records: list[Record]) -> None:
+        report = self._report(records)
+        where = self.settings.report or "this run (no --mmlu-report)"
+        html = build_page([ReadReport(where, report, report["schema_version"])])
+        path = Path(self.settings.html)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
 
     def _write_markdown(self) -> None:
         text = render_markdown(self.summary, self.verdicts + self.drop_verdicts, self.comparison, self.session.label,
@@ -220,6 +237,8 @@ class Outcome:
         if self.shortened:
             tr.write_line(f"{self.shortened} failures are listed one line each (short test summary); "
                           f"--tb=short shows each in full, and --mmlu-report keeps every reply")
+        if s.html and s.html not in self.unwritten:  # last: where to look next
+            tr.write_line(f"page written to {s.html}: every question, to browse in a browser")
 
     def close(self) -> None:
         interrupts.restore(self._sigint)

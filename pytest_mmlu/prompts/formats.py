@@ -17,6 +17,18 @@ from ..core.subjects import pretty
 FORMATS = ("harness", "instruct", "mmlu-pro", "letter")
 
 
+def _joined(parts: Sequence[str], shots: Sequence[str], before: int, sep: str = "\n\n") -> Prompt:
+    """`parts` joined by `sep`, with `shots` (also joined by `sep`) inserted after the first `before` parts:
+    the prompt, and where its shots are."""
+    head = sep.join(parts[:before])
+    if not shots:
+        return Prompt.single(sep.join(parts))
+    start = len(head) + len(sep) if head else 0
+    block = sep.join(shots)
+    tail = sep.join(parts[before:])
+    return Prompt.single(sep.join(p for p in (head, block, tail) if p), (start, start + len(block)))
+
+
 def _body(q: Question) -> str:
     # harness strips the question, not the choices
     lines = [q.question.strip()]
@@ -29,7 +41,8 @@ def harness(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     about = pretty(q.meta.get("category") or q.subject)
     header = f"The following are multiple choice questions (with answers) about {about}.\n\n"
     examples = "".join(f"{_body(s)}\nAnswer: {s.expected}\n\n" for s in shots)
-    return Prompt.single(header + examples + _body(q) + "\nAnswer:")
+    span = (len(header), len(header) + len(examples)) if shots else None
+    return Prompt.single(header + examples + _body(q) + "\nAnswer:", span)
 
 
 # The question first, the instruction last, and plainly: SmolLM2-135M shown the instruction first
@@ -46,14 +59,10 @@ def _one_of(letters: Sequence[str]) -> str:
 
 
 def instruct(q: Question, shots: Sequence[Question] = ()) -> Prompt:
-    parts = [INSTRUCTION_HEADER.format(subject=pretty(q.subject))]
-    if shots:
-        parts.append("Examples:")
-        parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
-        parts.append("Now the question:")
-    parts.append(_body(q))
-    parts.append(INSTRUCTION.format(letters=_one_of(q.letters)))
-    return Prompt.single("\n\n".join(parts))
+    parts = [INSTRUCTION_HEADER.format(subject=pretty(q.subject)), _body(q),
+             INSTRUCTION.format(letters=_one_of(q.letters))]
+    examples = ["Examples:", *(f"{_body(s)}\nAnswer: {s.expected}" for s in shots), "Now the question:"]
+    return _joined(parts, examples if shots else [], before=1)
 
 
 PRO_HEADER = ("The following are multiple choice questions (with answers) about {category}. Think step by "
@@ -74,7 +83,9 @@ def _pro_example(q: Question, with_answer: bool) -> str:
 def mmlu_pro(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     """As MMLU-Pro's evaluate_from_api.py builds it: header, CoT examples, the question."""
     header = PRO_HEADER.format(category=q.meta.get("category") or pretty(q.subject))
-    return Prompt.single(header + "".join(_pro_example(s, True) for s in shots) + _pro_example(q, False))
+    examples = "".join(_pro_example(s, True) for s in shots)
+    span = (len(header), len(header) + len(examples)) if shots else None
+    return Prompt.single(header + examples + _pro_example(q, False), span)
 
 
 LETTER_INSTRUCTION = (
@@ -86,11 +97,9 @@ LETTER_INSTRUCTION = (
 def letter(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     """For chat log-probabilities: the first token of the reply should be the letter itself."""
     letters = ", ".join(q.letters[:-1]) + f" or {q.letters[-1]}"
-    parts = [LETTER_INSTRUCTION.format(subject=pretty(q.subject), letters=letters)]
+    parts = [LETTER_INSTRUCTION.format(subject=pretty(q.subject), letters=letters), _body(q) + "\nAnswer:"]
     # shots first, question last: a subject's prompts share the longest prefix (server prompt caches)
-    parts += [f"{_body(s)}\nAnswer: {s.expected}" for s in shots]
-    parts.append(_body(q) + "\nAnswer:")
-    return Prompt.single("\n\n".join(parts))
+    return _joined(parts, [f"{_body(s)}\nAnswer: {s.expected}" for s in shots], before=1)
 
 
 BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro, "letter": letter}

@@ -17,7 +17,7 @@ from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
-from .schema import Score
+from .schema import ReadReport, Score
 from .schema import read_report as read_report_file
 from .usage import USAGE_HEADER, reports_something, usage_cells
 
@@ -57,9 +57,8 @@ class RunReport:
         return f"{dataset}: {what}"
 
 
-def read_report(path) -> RunReport:
-    """One report, through the one reader (schema.read_report), as this command needs it."""
-    report = read_report_file(path)
+def run_of(report: ReadReport) -> RunReport:
+    """A report read through the one reader (schema.read_report), as a comparison needs it."""
     overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
@@ -68,9 +67,18 @@ def read_report(path) -> RunReport:
                      usage if isinstance(usage, dict) and reports_something(usage) else None)
 
 
+def read_report(path) -> RunReport:
+    """One report, as this command needs it."""
+    return run_of(read_report_file(path))
+
+
 def read_reports(paths) -> list[RunReport]:
     """Reports in the order given; labels made unique (by file name, then by position)."""
-    runs = [read_report(p) for p in paths]
+    return unique_labels([read_report(p) for p in paths])
+
+
+def unique_labels(runs: list[RunReport]) -> list[RunReport]:
+    """The runs, their labels made unique (by file name, then by position)."""
     seen: dict[str, int] = {}
     for run in runs:
         seen[run.label] = seen.get(run.label, 0) + 1
@@ -156,7 +164,7 @@ def _ci(score: Score) -> str:
     return interval_cell(*score.interval) if score.total else "n/a"
 
 
-def _run_cells(run: RunReport) -> list[str]:
+def run_cells(run: RunReport) -> list[str]:
     c, o = run.config, run.overall
     return [run.label, str(c.get("backend", "?")), run.model, run.data, str(c.get("shots", 0)),
             str(c.get("scoring", "?")), str(o.total), accuracy_cell(o.correct, o.total), _ci(o),
@@ -169,7 +177,7 @@ PAIR_HEADER = ["run A", "run B", "common questions", "A", "B", "B - A (points)",
                "McNemar p", ""]
 
 
-def _pair_cells(p: Pair) -> list[str]:
+def pair_cells(p: Pair) -> list[str]:
     if not p.common:
         return [p.a, p.b, "0", "n/a", "n/a", "n/a", "0", "0", "n/a", ""]
     return [p.a, p.b, str(p.common), accuracy_cell(p.a_correct, p.common), accuracy_cell(p.b_correct, p.common),
@@ -177,7 +185,7 @@ def _pair_cells(p: Pair) -> list[str]:
             MARK if p.significant else ""]
 
 
-def _pair_notes(p: Pair) -> list[str]:
+def pair_notes(p: Pair) -> list[str]:
     notes = list(p.notes)
     apart = [(p.only_a, f"answered by {p.a} only"), (p.only_b, f"answered by {p.b} only"),
              (p.errors_excluded, "errored in one run"), (p.mismatched, "another question under the same node id")]
@@ -216,7 +224,7 @@ def _usage_rows(comparison: RunsComparison) -> list[list[str]]:
 
 def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
-    lines += _align([RUN_HEADER] + [_run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
+    lines += _align([RUN_HEADER] + [run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
     usage = _usage_rows(comparison)
     if usage:
         lines += ["", "tokens and time (as the services reported them)"]
@@ -228,8 +236,8 @@ def render_text(comparison: RunsComparison) -> str:
                         right=set(range(1, len(comparison.runs) + 1)))
     if comparison.pairs:
         lines += ["", "pairs, on the questions both runs answered (McNemar's exact test)"]
-        lines += _align([PAIR_HEADER] + [_pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
-        lines += [note for p in comparison.pairs for note in _pair_notes(p)]
+        lines += _align([PAIR_HEADER] + [pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
+        lines += [note for p in comparison.pairs for note in pair_notes(p)]
         lines.append(f"{MARK} significant at 5%")
     return "\n".join(lines) + "\n"
 
@@ -251,11 +259,11 @@ def results_rows(comparison: RunsComparison) -> list[list[str]]:
     return rows
 
 
-def render_markdown(comparison: RunsComparison) -> str:
+def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
     lines = ["## MMLU runs compared", ""]
     lines += _md_table(["Model", "Format", "Subject", "Accuracy"], results_rows(comparison), right={3}) + [""]
     lines += ["### Runs", ""]
-    lines += _md_table([h.capitalize() for h in RUN_HEADER], [_run_cells(r) for r in comparison.runs],
+    lines += _md_table([h.capitalize() for h in RUN_HEADER], [run_cells(r) for r in comparison.runs],
                        right={4, 6, 7, 9, 10}) + [""]
     usage = _usage_rows(comparison)
     if usage:
@@ -270,9 +278,11 @@ def render_markdown(comparison: RunsComparison) -> str:
         lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test.", ""]
         header = [h[:1].upper() + h[1:] for h in PAIR_HEADER[:-1]] + ["Significant"]
         rows = [c[:-1] + ["yes" if p.significant else "no"] for p, c in
-                ((p, _pair_cells(p)) for p in comparison.pairs)]
+                ((p, pair_cells(p)) for p in comparison.pairs)]
         lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
-        lines += [f"- {note}" for p in comparison.pairs for note in _pair_notes(p)]
+        lines += [f"- {note}" for p in comparison.pairs for note in pair_notes(p)]
+    if page:  # pytest-mmlu view's page of the same runs, where the reader can look further
+        lines += ["", f"Every question, run by run: [the results page](<{page.replace('>', '%3E')}>)"]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -320,5 +330,8 @@ def render_json(comparison: RunsComparison) -> str:
 RENDERERS = {"text": render_text, "markdown": render_markdown, "csv": render_csv, "json": render_json}
 
 
-def render(comparison: RunsComparison, fmt: str = "text") -> str:
+def render(comparison: RunsComparison, fmt: str = "text", page: str | None = None) -> str:
+    """The comparison in a format; `page` (a path or URL of the results page) is linked from the Markdown."""
+    if fmt == "markdown":
+        return render_markdown(comparison, page)
     return RENDERERS[fmt](comparison)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, TypedDict
 
 from ..core.errors import ReportError
+from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
 from ..scoring.judge import Reading
@@ -20,8 +21,6 @@ from ..scoring.verdict import Verdict
 from .stats import wilson_interval
 
 SCHEMA_VERSION = 1
-REPLY_CHARS = 500  # the start of a reply (and of its reasoning) kept in the record
-JUDGE_REPLY_CHARS = 200
 RECORDED_META = ("language", "error_type", "cultural_sensitivity", "original_answer")  # a dataset's facts
 
 
@@ -45,7 +44,7 @@ class _RecordAlways(TypedDict):
     predicted: str | None  # the letter read from the reply; None when none could be read, or on an error
     outcome: str  # "passed", "failed" or "error"
     unparsed: bool  # failed because no letter could be read
-    reply: str  # the start of the reply's text
+    reply: str  # the reply's text, whole
     error: str | None  # an error's one line
 
 
@@ -60,7 +59,7 @@ class Record(_RecordAlways, total=False):
     # passed and failed questions
     cached: bool  # the reply came from the reply cache
     how: str  # which rule read the letter, or why none could be read
-    reasoning: str  # the start of the reasoning, where the service keeps it apart
+    reasoning: str  # the reasoning, whole, where the service keeps it apart
     truncated: bool  # cut off by the token limit
     logprobs: dict[str, float]  # letter -> log-probability (logprobs scoring)
     judge: str  # the judge's letter, "none" or "fault" (only replies the rules could not read)
@@ -80,6 +79,11 @@ class Record(_RecordAlways, total=False):
     seconds: float  # the client's wall time of the request, its transport retries included
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
+    # the question as asked (written since 0.2; the results page shows them)
+    question: str
+    choices: list[str]
+    prompt: str  # the prompt as sent, with the subject's shots cut out (Report.shots) where it has them
+    shots_at: int  # where in `prompt` the shots were: Report.shots[subject] goes there
 
 
 def _record(nodeid: str, question: Question, outcome: str) -> Record:
@@ -90,30 +94,43 @@ def _record(nodeid: str, question: Question, outcome: str) -> Record:
     return record
 
 
-def error_record(nodeid: str, question: Question, error: str, fault: Fault | None = None) -> Record:
+def _asked(record: Record, question: Question, prompt: Prompt | None) -> Record:
+    """The question as asked, last in the record: its text, its choices, and the prompt without its shots."""
+    record.update(question=question.question, choices=list(question.choices))
+    if prompt is not None:
+        text, at, _ = prompt.without_shots()
+        record["prompt"] = text
+        if at is not None:
+            record["shots_at"] = at
+    return record
+
+
+def error_record(nodeid: str, question: Question, error: str, fault: Fault | None = None,
+                 prompt: Prompt | None = None) -> Record:
     """A question that errored: the backend gave no reply."""
     record = _record(nodeid, question, "error")
     record["error"] = error
     if fault is not None:
         record["fault"] = fault
-    return record
+    return _asked(record, question, prompt)
 
 
 def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Reply, cached: bool,
-                  reading: Reading | None = None, first_is_letter: bool | None = None) -> Record:
+                  reading: Reading | None = None, first_is_letter: bool | None = None,
+                  prompt: Prompt | None = None) -> Record:
     """A question that was answered: passed when the verdict's letter is the expected one."""
     record = _record(nodeid, question, "passed" if verdict.correct(question) else "failed")
     record.update(predicted=verdict.predicted, unparsed=verdict.unparsed, cached=cached,
-                  reply=(reply.text or "")[:REPLY_CHARS], how=verdict.reason)
+                  reply=reply.text or "", how=verdict.reason)
     if reply.reasoning:
-        record["reasoning"] = reply.reasoning[:REPLY_CHARS]
+        record["reasoning"] = reply.reasoning
     if reply.truncated:
         record["truncated"] = True
     if reply.logprobs:
         record["logprobs"] = reply.logprobs
     if reading is not None:  # the judge read what the rules could not
         record["judge"] = reading.letter if reading.outcome == "letter" else reading.outcome
-        record["judge_reply"] = reading.reply[:JUDGE_REPLY_CHARS]
+        record["judge_reply"] = reading.reply
         record["judge_cached"] = reading.cached
         if reading.outcome == "fault":
             record["judge_error"] = reading.detail
@@ -126,7 +143,7 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
         record.update(figures)  # type: ignore[typeddict-item]
     if reply.seconds is not None:
         record["seconds"] = reply.seconds
-    return record
+    return _asked(record, question, prompt)
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -267,18 +284,20 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped; `usage` is
-    absent from reports written before 0.2."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots;
+    `usage` is absent from reports written before 0.2."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
     stopped: Stopped
     usage: UsageTotals
+    shots: dict[str, str]  # subject -> its few-shot examples, as each of its prompts carries them (Record.shots_at)
 
 
 def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
-              drop_verdicts=(), not_run: Iterable[str] = (), stopped=None) -> Report:
+              drop_verdicts=(), not_run: Iterable[str] = (), stopped=None,
+              shots: Mapping[str, str] | None = None) -> Report:
     """The report of a run, from its summary (report.summary), gate verdicts (report.gates) and records."""
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
     if summary.first_tokens:
@@ -304,6 +323,8 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
     report["not_run"] = list(not_run)
     if summary.usage is not None:
         report["usage"] = summary.usage
+    if shots:
+        report["shots"] = dict(shots)
     if stopped is not None:
         report["stopped"] = dict(vars(stopped))
     return report  # type: ignore[return-value]

@@ -1,0 +1,517 @@
+// The page of pytest-mmlu runs: reads the data block, draws the overview, lists and filters the questions.
+// Every text from a model or a dataset goes into the page with textContent, never as HTML.
+"use strict";
+(function () {
+  const DATA = JSON.parse(document.getElementById("mmlu-data").textContent);
+  const RUNS = DATA.runs;
+  const QUESTIONS = DATA.questions;
+  const MULTI = RUNS.length > 1;
+  const PAGE_SIZE = 100;
+  const SVG_NS = "http://www.w3.org/2000/svg";  // a namespace name, never fetched
+  const OUTCOMES = [["", "all"], ["correct", "correct"], ["wrong", "wrong"], ["unparsed", "unparsed"],
+    ["error", "error"], ["judged", "read by the judge"], ["not_run", "not run"]];
+  const PAIR_FILTERS = [["", "every question"], ["a-only", "right in A, wrong in B"],
+    ["b-only", "wrong in A, right in B"], ["both-wrong", "both wrong"], ["disagree", "A and B read different letters"]];
+  const MARKS = {correct: "✓", wrong: "✗", unparsed: "?", error: "!", not_run: "–"};
+  const $ = (id) => document.getElementById(id);
+
+  // -- small builders ----------------------------------------------------------------------------------------
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function add(parent, ...children) {
+    for (const c of children) if (c) parent.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    return parent;
+  }
+  function svg(tag, attrs, text) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const k of Object.keys(attrs || {})) e.setAttribute(k, attrs[k]);
+    if (text !== undefined) e.textContent = String(text);
+    return e;
+  }
+  function pct(x, digits) { return x === null || x === undefined ? "n/a" : (x * 100).toFixed(digits ?? 1) + "%"; }
+  function accuracyCell(correct, total) {  // as report.markdown.accuracy_cell: 40.00% (40/100)
+    return total ? (correct / total * 100).toFixed(2) + "% (" + correct + "/" + total + ")" : "n/a (0/0)";
+  }
+  function table(header, rows, numeric) {
+    const t = el("table");
+    const head = add(el("tr"), ...header.map((h, i) => el("th", numeric.includes(i) ? "num" : "", h)));
+    add(t, add(el("thead"), head));
+    const body = el("tbody");
+    for (const row of rows) {
+      add(body, add(el("tr"), ...row.map((v, i) => v instanceof Node ? add(el("td"), v)
+        : el("td", numeric.includes(i) ? "num" : "", v))));
+    }
+    return add(t, body);
+  }
+  function verdictWord(holds) { return el("span", holds ? "holds" : "fails", holds ? "PASS" : "FAIL"); }
+
+  // -- accuracy bars with 95% intervals (SVG) ----------------------------------------------------------------
+
+  function bars(rows, series) {  // rows: [name, [tally per series]]; series: labels (one for a run's page)
+    const labelW = 190, trackW = 300, valueW = 230, barH = 15, rowH = barH * series.length + 8;
+    const width = labelW + trackW + valueW, height = rows.length * rowH + 4;
+    const s = svg("svg", {class: "bars", width: width, height: height, viewBox: "0 0 " + width + " " + height,
+      role: "img"});
+    add(s, svg("title", {}, "accuracy with 95% intervals"));
+    rows.forEach(([name, tallies], i) => {
+      const y0 = i * rowH + 4;
+      add(s, svg("text", {x: 0, y: y0 + rowH / 2 + 2}, name));
+      tallies.forEach((t, k) => {
+        const y = y0 + k * barH;
+        add(s, svg("rect", {class: "track", x: labelW, y: y, width: trackW, height: barH - 2}));
+        if (!t || !t.total) return;
+        const [low, high] = t.interval;
+        add(s, svg("rect", {class: "bar run" + k, x: labelW, y: y, width: trackW * t.correct / t.total,
+          height: barH - 2}));
+        const mid = y + (barH - 2) / 2;
+        add(s, svg("line", {class: "ci", x1: labelW + trackW * low, x2: labelW + trackW * high, y1: mid, y2: mid}));
+        for (const end of [low, high]) {
+          add(s, svg("line", {class: "ci", x1: labelW + trackW * end, x2: labelW + trackW * end, y1: y + 1,
+            y2: y + barH - 3}));
+        }
+        add(s, svg("text", {x: labelW + trackW + 8, y: y + barH - 3},
+          accuracyCell(t.correct, t.total) + "  [" + pct(low) + ", " + pct(high) + "]"));
+      });
+    });
+    return s;
+  }
+  function legend() {
+    return add(el("p", "legend"), ...RUNS.map((r, k) => add(el("span"), el("span", "swatch run" + k), r.label)));
+  }
+
+  // -- the overview ------------------------------------------------------------------------------------------
+
+  function configRows(run) {
+    const c = run.config, rows = [];
+    const put = (name, value) => { if (value !== undefined && value !== null && value !== "") rows.push([name, value]); };
+    put("backend", c.backend);
+    put("model", c.model);
+    if (c.served_model && c.served_model !== c.model) put("model as served", c.served_model);
+    put("server", (c.base_urls || []).join(", "));
+    put("dataset", c.dataset === undefined ? undefined : c.dataset + (c.revision ? " @ " + c.revision : ""));
+    put("language", c.language);
+    put("split", c.split);
+    put("subjects", (c.subjects || []).join(", "));
+    put("limit", c.limit);
+    put("shots", c.shots);
+    put("scoring", c.scoring === undefined ? undefined : c.scoring + (c.logprob_route ? " (" + c.logprob_route + ")" : ""));
+    put("prompt", c.prompt);
+    put("max tokens", c.max_tokens);
+    put("temperature", c.temperature);
+    if (c.judge) put("judge", [c.judge.backend, c.judge.served_model || c.judge.model].filter(Boolean).join(", "));
+    put("pytest-mmlu", c.pytest_mmlu);
+    put("started", c.started);
+    put("wall time", c.wall_seconds === undefined ? undefined : c.wall_seconds + " s");
+    if (c.interrupted) put("interrupted", "yes");
+    put("report", run.file);
+    return rows;
+  }
+
+  function counts(run) {
+    const o = run.overall, box = el("div", "counts");
+    const items = [["questions scored", o.total], ["correct", o.correct], ["wrong", o.wrong],
+      ["unparsed", o.unparsed], ["errors", o.errors], ["read by the judge", o.judged],
+      ["the judge found none", o.judge_none], ["judge faults", o.judge_faults], ["not run", o.not_run]];
+    if (o.first_tokens) items.push(["first token not a letter", o.first_not_letter + " of " + o.first_tokens]);
+    for (const [name, n] of items) {
+      if (n === undefined || n === null) continue;
+      add(box, add(el("span"), name + " ", el("b", "", n)));
+    }
+    return box;
+  }
+
+  function runCard(run, k) {
+    const card = el("div", "run");
+    card.dataset.run = k;
+    add(card, el("h3", "", run.label));
+    const dl = el("dl", "config");
+    for (const [name, value] of configRows(run)) add(dl, el("dt", "", name), el("dd", "", value));
+    add(card, dl);
+    for (const note of run.config.dataset_notes || []) add(card, el("p", "muted", note));
+    for (const note of run.missing) add(card, el("p", "note missing", note));
+    if (run.stopped) {
+      const s = run.stopped;
+      add(card, el("p", "note", "stopped: " + s.kind + " at " + s.backend + " (" + s.where + "): " + s.reason
+        + "; " + s.answered + " answered, " + s.not_asked + " not asked"));
+    }
+    add(card, counts(run));
+    const top = [["overall", [run.overall]]].concat(Object.keys(run.categories).map((c) => [c, [run.categories[c]]]));
+    add(card, bars(top, [run.label]));
+    const subjects = Object.keys(run.subjects);
+    if (subjects.length) {
+      const more = add(el("details"), el("summary", "", subjects.length + " subjects"));
+      more.open = subjects.length <= 12;
+      add(card, add(more, bars(subjects.map((s) => [s, [run.subjects[s]]]), [run.label])));
+    }
+    if (run.overall.subject_average !== undefined && run.overall.subject_average !== null) {
+      add(card, el("p", "muted", "subject average " + pct(run.overall.subject_average, 2)));
+    }
+    if (run.gates.length) {
+      add(card, el("h4", "", "gates"));
+      add(card, table(["scope", "minimum", "actual", "verdict", ""], run.gates.map((g) =>
+        [g.scope, pct(g.minimum, 2), pct(g.actual, 2), verdictWord(g.holds), g.reason || ""]), [1, 2]));
+    }
+    if (run.drop_gates.length) {
+      add(card, el("h4", "", "gates against the baseline"));
+      add(card, table(["scope", "max drop", "drop", "p", "common", "verdict"], run.drop_gates.map((g) =>
+        [g.scope, g.max_drop_points + " points", g.drop_points === null ? "n/a" : g.drop_points.toFixed(1) + " points",
+          g.p_value === null ? "n/a" : g.p_value.toPrecision(3), g.common, verdictWord(g.holds)]), [1, 2, 3, 4]));
+    }
+    if (run.baseline) add(card, baseline(run.baseline));
+    for (const key of Object.keys(run.breakdowns)) {
+      const b = run.breakdowns[key];
+      add(card, el("h4", "", b.title || key));
+      add(card, bars(Object.keys(b.rows || {}).map((r) => [r, [b.rows[r]]]), [run.label]));
+      for (const note of b.notes || []) add(card, el("p", "muted", note));
+    }
+    return card;
+  }
+
+  function baseline(b) {
+    const box = add(el("div", "baseline"), el("h4", "", "against the baseline"));
+    if (!b.common) return add(box, el("p", "", "no question answered in both runs"));
+    const was = b.baseline_correct / b.common, now = b.current_correct / b.common;
+    add(box, el("p", "", pct(was) + " → " + pct(now) + " (" + ((now - was) * 100 >= 0 ? "+" : "")
+      + ((now - was) * 100).toFixed(1) + " points) on " + b.common + " questions answered in both runs; "
+      + b.newly_wrong + " newly wrong, " + b.newly_right + " newly right, McNemar p = "
+      + Number(b.p_value).toPrecision(3)));
+    if (b.newly_wrong_first.length) add(box, el("p", "muted", "newly wrong: " + b.newly_wrong_first.join(", ")
+      + (b.newly_wrong > b.newly_wrong_first.length ? " …" : "")));
+    if (b.only_in_baseline || b.only_in_current || b.errors_excluded || b.mismatched) {
+      add(box, el("p", "muted", b.only_in_baseline + " only in the baseline, " + b.only_in_current
+        + " only in this run, " + b.errors_excluded + " left out for errors, " + b.mismatched
+        + " with another expected letter"));
+    }
+    return box;
+  }
+
+  function comparison() {
+    $("comparison").hidden = false;
+    const [runHeader, ...runRows] = DATA.tables.runs, [pairHeader, ...pairRows] = DATA.tables.pairs;
+    add($("pairs"), table(runHeader, runRows, [4, 6, 7, 9, 10]));  // as compare prints them
+    const t = table(pairHeader, pairRows, [2, 3, 4, 5, 6, 7, 8]);
+    t.id = "pair-table";
+    add($("pairs"), el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test)"), t);
+    for (const p of DATA.pairs) for (const note of p.notes) add($("pairs"), el("p", "muted pair-note", note));
+    add($("pairs"), el("p", "muted", "* significant at 5%"));
+    const scopes = [["overall", RUNS.map((r) => r.overall)]].concat(
+      DATA.shared_subjects.map((s) => [s, RUNS.map((r) => r.subjects[s])]));
+    add($("chart"), el("h3", "", "accuracy"), legend(), bars(scopes, RUNS.map((r) => r.label)));
+  }
+
+  // -- the questions: filters ----------------------------------------------------------------------------------
+
+  const state = {outcome: "", run: 0, subject: "", category: "", language: "", errorType: "", pair: "", a: 0,
+    b: 1, terms: [], sort: "subject", page: 0, open: null};
+  let shown = [];
+
+  function answered(a) { return a && a.kind !== "error" && a.kind !== "not_run"; }
+  function comparable(q) {  // as report.compare: both answered, no error, the same expected letter
+    const A = q.answers[state.a], B = q.answers[state.b];
+    return answered(A) && answered(B) && (!A.expected || !B.expected || A.expected === B.expected);
+  }
+  const PAIR_TESTS = {
+    "a-only": (q) => comparable(q) && q.answers[state.a].outcome === "passed" && q.answers[state.b].outcome !== "passed",
+    "b-only": (q) => comparable(q) && q.answers[state.a].outcome !== "passed" && q.answers[state.b].outcome === "passed",
+    "both-wrong": (q) => comparable(q) && q.answers[state.a].outcome !== "passed"
+      && q.answers[state.b].outcome !== "passed",
+    "disagree": (q) => comparable(q) && (q.answers[state.a].predicted || null) !== (q.answers[state.b].predicted || null),
+  };
+  function hasOutcome(q, outcome) {
+    const a = q.answers[state.run];
+    if (!a) return false;
+    return outcome === "judged" ? a.judged : a.kind === outcome;
+  }
+  function haystack(q) {
+    if (q.haystack === undefined) {
+      const parts = [q.id, q.question || ""].concat(q.choices || []);
+      for (const a of q.answers) if (a) parts.push(a.reply || "", a.reasoning || "", a.judge_reply || "");
+      q.haystack = parts.join("\n").toLowerCase();
+    }
+    return q.haystack;
+  }
+  function margin(q) {  // the answer's confidence margin: the top letter's probability less the runner-up's
+    const a = q.answers[state.run];
+    if (!a || !a.logprobs) return null;
+    const p = Object.values(a.logprobs).map(Math.exp).sort((x, y) => y - x);
+    return p.length ? p[0] - (p.length > 1 ? p[1] : 0) : null;
+  }
+  // each filter but the outcome and the pair: the counts beside those follow these
+  function passesOthers(q) {
+    if (state.subject && q.subject !== state.subject) return false;
+    if (state.category && q.category !== state.category) return false;
+    if (state.language && q.language !== state.language) return false;
+    if (state.errorType && q.error_type !== state.errorType) return false;
+    if (state.terms.length) {
+      const text = haystack(q);
+      for (const t of state.terms) if (!text.includes(t)) return false;
+    }
+    return true;
+  }
+
+  function refresh() {
+    const outcomeCounts = Object.fromEntries(OUTCOMES.map(([v]) => [v, 0]));
+    const pairCounts = Object.fromEntries(PAIR_FILTERS.map(([v]) => [v, 0]));
+    const pairTest = PAIR_TESTS[state.pair];
+    shown = [];
+    for (const q of QUESTIONS) {
+      if (!passesOthers(q)) continue;
+      const inPair = !pairTest || pairTest(q);
+      const inOutcome = !state.outcome || hasOutcome(q, state.outcome);
+      if (inPair) {
+        outcomeCounts[""] += 1;
+        for (const [v] of OUTCOMES) if (v && hasOutcome(q, v)) outcomeCounts[v] += 1;
+      }
+      if (MULTI && inOutcome) {
+        pairCounts[""] += 1;
+        for (const [v] of PAIR_FILTERS) if (v && PAIR_TESTS[v](q)) pairCounts[v] += 1;
+      }
+      if (inPair && inOutcome) shown.push(q);
+    }
+    if (state.sort !== "subject") {
+      const sign = state.sort === "margin-up" ? 1 : -1;
+      const keyed = shown.map((q) => [margin(q), q]);
+      keyed.sort((x, y) => x[0] === null ? (y[0] === null ? 0 : 1) : y[0] === null ? -1 : sign * (x[0] - y[0]));
+      shown = keyed.map((k) => k[1]);
+    }
+    for (const button of $("outcomes").children) {
+      button.querySelector(".n").textContent = outcomeCounts[button.dataset.outcome];
+    }
+    for (const option of $("pair-filter").options) {
+      option.textContent = PAIR_FILTERS.find(([v]) => v === option.value)[1] + " (" + pairCounts[option.value] + ")";
+    }
+    $("count").textContent = shown.length + " of " + QUESTIONS.length + " questions";
+    $("count").dataset.shown = shown.length;
+    state.page = Math.min(state.page, Math.max(0, Math.ceil(shown.length / PAGE_SIZE) - 1));
+    drawList();
+  }
+
+  function drawList() {
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    const list = $("list"), start = state.page * PAGE_SIZE;
+    const items = shown.slice(start, start + PAGE_SIZE).map(row);
+    list.replaceChildren(...items);
+    list.start = start + 1;
+    $("page").textContent = "page " + (state.page + 1) + " of " + pages;
+    $("prev").disabled = state.page === 0;
+    $("next").disabled = state.page >= pages - 1;
+  }
+
+  function row(q) {
+    const li = el("li");
+    li.tabIndex = 0;
+    li.dataset.id = q.id;
+    if (state.open === q) li.setAttribute("aria-current", "true");
+    const head = el("div");
+    q.answers.forEach((a, k) => {
+      const kind = a ? a.kind : "absent";
+      const mark = el("span", "verdict " + kind, a ? MARKS[kind] : " ");
+      mark.title = (MULTI ? RUNS[k].label + ": " : "") + (a ? kind.replace("_", " ") : "not in this run");
+      add(head, mark);
+    });
+    add(head, el("span", "id", q.id));
+    const first = q.answers.find(answered);
+    const gist = q.question || (first ? first.reply : "") || "";
+    add(li, head, el("div", "gist", gist.slice(0, 200)));
+    li.addEventListener("click", () => openQuestion(q));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter") openQuestion(q); });
+    return li;
+  }
+
+  // -- one question, whole -------------------------------------------------------------------------------------
+
+  function openQuestion(q) {
+    state.open = q;
+    for (const li of $("list").children) li.toggleAttribute("aria-current", li.dataset.id === q.id);
+    const box = $("question");
+    box.hidden = false;
+    box.replaceChildren();
+    const copy = el("button", "copy", "copy node id");
+    copy.type = "button";
+    copy.addEventListener("click", () => copyText(q.id, copy));
+    add(box, add(el("h3"), el("span", "nodeid", q.id), " ", copy));
+    add(box, el("p", "muted", [q.subject, q.category, q.language, q.error_type && "Redux: " + q.error_type]
+      .filter(Boolean).join(" · ")));
+    if (q.question !== undefined) add(box, el("div", "text question-text", q.question));
+    else add(box, el("p", "note", "the question text is not in this report"));
+    add(box, choices(q));
+    const answers = el("div", "answers");
+    q.answers.forEach((a, k) => add(answers, answer(q, a, k)));
+    add(box, answers);
+    if (history.replaceState) history.replaceState(null, "", "#" + encodeURIComponent(q.id));
+  }
+
+  function choices(q) {
+    const expected = [...new Set(q.answers.filter(Boolean).map((a) => a.expected).filter(Boolean))];
+    if (!q.choices) {
+      return el("p", "muted", "expected " + (expected.join(" / ") || "?")
+        + (MULTI ? "" : "; the choices are not in this report"));
+    }
+    const ol = el("ol", "choices");
+    q.choices.forEach((text, i) => {
+      const letter = String.fromCharCode(65 + i);
+      const li = add(el("li", expected.includes(letter) ? "expected" : ""), el("b", "", letter + ". "), text);
+      li.dataset.letter = letter;
+      const marks = [];
+      if (expected.includes(letter)) marks.push("expected");
+      q.answers.forEach((a, k) => {
+        if (a && a.predicted === letter) marks.push(MULTI ? "read in " + RUNS[k].label : "predicted");
+      });
+      if (marks.length) add(li, el("span", "mark", marks.join(", ")));
+      add(ol, li);
+    });
+    return ol;
+  }
+
+  function answer(q, a, k) {
+    const box = el("section", "answer " + (a ? a.kind : "absent"));
+    box.dataset.run = k;
+    add(box, el("h4", "", (MULTI ? RUNS[k].label + ": " : "") + (a ? a.kind.replace("_", " ") : "not in this run")));
+    if (!a || a.kind === "not_run") return box;
+    const facts = el("dl", "config");
+    const put = (name, value) => add(facts, el("dt", "", name), el("dd", "", value));
+    put("expected", a.expected || "?");
+    put("letter read", a.predicted || "none");
+    if (a.how) put("how", a.how === "logprobs" ? "the most likely letter (log-probabilities)"
+      : a.how === "judge" ? "read by the judge" : a.how);
+    if (a.judge !== undefined) put("judge", a.judge + (a.judge_cached ? " (cached)" : ""));
+    if (a.judge_error) put("judge fault", a.judge_error);
+    if (a.first_token !== undefined) put("first token", JSON.stringify(a.first_token)
+      + (a.first_is_letter ? "" : " (not a letter)"));
+    if (a.cached !== undefined) put("reply", a.cached ? "from the cache" : "asked");
+    if (a.truncated) put("truncated", "cut off by the token limit");
+    if (a.error) put("error", a.error);
+    add(box, facts);
+    if (a.logprobs) add(box, probabilities(a.logprobs));
+    if (a.kind !== "error") {
+      add(box, el("div", "muted", "reply" + (a.reply ? " (" + a.reply.length + (a.reply.length === 1 ? " character)" : " characters)") : "")));
+      add(box, el("pre", "reply", a.reply || ""));
+    }
+    if (a.reasoning) add(box, add(el("details"), el("summary", "", "reasoning"), el("pre", "reasoning", a.reasoning)));
+    if (a.judge_reply) add(box, add(el("details"), el("summary", "", "the judge's reply"), el("pre", "", a.judge_reply)));
+    add(box, prompt(q, a, k));
+    return box;
+  }
+
+  function probabilities(logprobs) {
+    const letters = Object.keys(logprobs).sort();
+    const p = letters.map((l) => Math.exp(logprobs[l]));
+    const top = [...p].sort((x, y) => y - x);
+    const box = add(el("div", "probs-box"), el("div", "muted", "each letter's probability"));
+    const grid = el("div", "probs");
+    letters.forEach((l, i) => {
+      const fill = el("div", "fill");
+      fill.style.width = (p[i] * 100).toFixed(2) + "%";
+      const num = el("span", "num", pct(p[i], 1));
+      num.dataset.letter = l;
+      add(grid, el("b", "", l), add(el("div", "track"), fill), num);
+    });
+    add(box, grid);
+    const m = top[0] - (top.length > 1 ? top[1] : 0);
+    const margin = el("p", "margin", "margin " + pct(m, 1) + " (the top letter's probability less the next one's)");
+    margin.dataset.margin = m;
+    return add(box, margin);
+  }
+
+  function prompt(q, a, k) {
+    const box = add(el("details", "prompt"), el("summary", "", "the prompt as sent"));
+    if (a.prompt === undefined) return add(box, el("p", "muted", "the prompt is not in this report"));
+    const shots = (RUNS[k].shots || {})[q.subject];
+    const at = Number.isInteger(a.shots_at) ? a.shots_at : null;
+    if (at === null || !shots) return add(box, el("pre", "", a.prompt));
+    const folded = add(el("details", "shots"), el("summary", "", "the shots (" + shots.length + " characters)"),
+      el("pre", "", shots));
+    return add(box, el("pre", "", a.prompt.slice(0, at)), folded, el("pre", "", a.prompt.slice(at)));
+  }
+
+  function copyText(text, button) {
+    const done = () => { button.textContent = "copied"; setTimeout(() => { button.textContent = "copy node id"; }, 1500); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done));
+    } else {
+      fallbackCopy(text, done);
+    }
+  }
+  function fallbackCopy(text, done) {
+    const area = el("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    try { if (document.execCommand("copy")) done(); } finally { area.remove(); }
+  }
+
+  // -- the controls ----------------------------------------------------------------------------------------
+
+  function options(select, values, label) {
+    for (const v of values) {
+      const o = el("option", "", label ? label(v) : v);
+      o.value = v;
+      add(select, o);
+    }
+  }
+  function distinct(key) {
+    return [...new Set(QUESTIONS.map((q) => q[key]).filter((v) => v !== undefined && v !== null))].sort();
+  }
+
+  function controls() {
+    for (const [value, label] of OUTCOMES) {
+      const b = add(el("button"), label + " ", el("span", "n", ""));
+      b.type = "button";
+      b.dataset.outcome = value;
+      b.setAttribute("aria-pressed", String(value === state.outcome));
+      b.addEventListener("click", () => {
+        state.outcome = value;
+        for (const other of $("outcomes").children) other.setAttribute("aria-pressed", String(other === b));
+        state.page = 0;
+        refresh();
+      });
+      add($("outcomes"), b);
+    }
+    options($("subject"), distinct("subject"));
+    options($("category"), DATA.categories.filter((c) => QUESTIONS.some((q) => q.category === c)));
+    const languages = distinct("language"), errorTypes = distinct("error_type");
+    options($("language"), languages);
+    options($("error-type"), errorTypes);
+    $("language-choice").hidden = !languages.length;
+    $("error-type-choice").hidden = !errorTypes.length;
+    const runIndexes = RUNS.map((_, k) => String(k));
+    for (const id of ["run", "pair-a", "pair-b"]) options($(id), runIndexes, (k) => RUNS[k].label);
+    if (MULTI) {
+      $("run-choice").hidden = false;
+      $("pair-choice").hidden = false;
+      options($("pair-filter"), PAIR_FILTERS.map(([v]) => v));
+      $("pair-b").value = "1";
+    }
+    const bind = (id, key, parse, event) => $(id).addEventListener(event || "change", () => {
+      state[key] = parse ? parse($(id).value) : $(id).value;
+      state.page = 0;
+      refresh();
+    });
+    bind("run", "run", Number);
+    bind("subject", "subject");
+    bind("category", "category");
+    bind("language", "language");
+    bind("error-type", "errorType");
+    bind("pair-filter", "pair");
+    bind("pair-a", "a", Number);
+    bind("pair-b", "b", Number);
+    bind("sort", "sort");
+    bind("search", "terms", (v) => v.toLowerCase().split(/\s+/).filter(Boolean), "input");
+    $("prev").addEventListener("click", () => { state.page -= 1; drawList(); });
+    $("next").addEventListener("click", () => { state.page += 1; drawList(); });
+  }
+
+  RUNS.forEach((run, k) => add($("runs"), runCard(run, k)));
+  if (MULTI) comparison();
+  controls();
+  refresh();
+  const wanted = decodeURIComponent(location.hash.slice(1));
+  const linked = wanted && QUESTIONS.find((q) => q.id === wanted);
+  if (linked) openQuestion(linked);
+  document.body.dataset.ready = "true";
+})();

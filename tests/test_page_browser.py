@@ -1,0 +1,325 @@
+"""The HTML page in a real browser: headless Chromium (Debian's `chromium` and `chromium-driver`, installed by
+.ci/run) driven by Selenium, and once in headless Firefox (Debian's `firefox-esr`, through Marionette), on pages made from real runs of the plugin against local stand-ins, hostile text
+included. Counts read from the page are checked against an independent count from the JSON reports."""
+
+import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pytest_mmlu import cli
+from pytest_mmlu.report.compare import compare_runs, read_reports
+
+from datafolders import make_questions
+from fakeservers import ChatLogprobsFake, OpenAIFake
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra")
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+GGUF = "/models/mistral-7b-instruct-v0.2.Q4_K_M.gguf"
+HOSTILE = ["<script>alert(1)</script>", "</script><script>alert(2)</script>", "<img src=x onerror=alert(3)>",
+           '<a href="javascript:alert(4)">click</a>', "&lt;b&gt; &amp; &#60;script&#62; &quot;"]
+# astronomy: questions and choices of hostile text; virology: plain arithmetic
+TEST = [{"question": f"{h} (astronomy problem {i})", "subject": "astronomy", "answer": i % 4,
+         "choices": [f"{h} choice {c}" for c in "abcd"]} for i, h in enumerate(HOSTILE)]
+TEST += make_questions("virology", 6, seed=3)
+ROWS = {"test": TEST, "dev": make_questions("astronomy", 1, seed=4) + make_questions("virology", 1, seed=4)}
+REPLY = "<script>alert('reply')</script><img src=x onerror=alert(5)> &amp; <a href=javascript:alert(6)>x</a>"
+
+
+def asked(prompt: str) -> tuple[int, str]:
+    """The question a prompt asks (the last one in it: shots come first): its position in TEST, expected letter."""
+    position = max(range(len(TEST)), key=lambda i: prompt.rfind(TEST[i]["question"]))
+    return position, "ABCD"[TEST[position]["answer"]]
+
+
+def model(wrong_every: int, unparsed_at: int | None = None):
+    def answer(prompt: str) -> str:
+        position, right = asked(prompt)
+        if position == unparsed_at:
+            return f"I cannot tell. {REPLY}"
+        letter = "ABCD"[("ABCD".index(right) + 1) % 4] if position % wrong_every == 1 else right
+        return f"{REPLY}\nAnswer: {letter}"
+    return answer
+
+
+def first(prompt: str):
+    """Chat log-probabilities: sure and right on even positions, torn and wrong on odd ones."""
+    position, right = asked(prompt)
+    order = sorted("ABCD", key=lambda x: (x != right, x)) if position % 2 == 0 else \
+        sorted("ABCD", key=lambda x: (x == right, x))
+    return [(x, lp) for x, lp in zip(order, (-0.1, -2.6, -3.2, -4.0) if position % 2 == 0 else (-0.7, -0.9, -3, -5))]
+
+
+def plugin_run(folder: Path, data, name: str, *args) -> str:
+    report = folder / f"{name}.json"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           f"--mmlu-dataset={data}", "--mmlu-no-cache", "--mmlu-shots=1", f"--mmlu-label={name}",
+                           f"--mmlu-report={report}", *args], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert report.exists(), done.stdout[-3000:] + done.stderr[-2000:]
+    return str(report)
+
+
+@pytest.fixture(scope="module")
+def reports(hub_data, tmp_path_factory):
+    """Three real runs: two that generate (different mistakes), one scored by chat log-probabilities."""
+    data, folder = hub_data(ROWS), tmp_path_factory.mktemp("runs")
+    out = {}
+    for name, answer in (("a", model(3, unparsed_at=4)), ("b", model(2))):
+        with OpenAIFake("llama", answer=answer, models=(GGUF,)) as fake:
+            out[name] = plugin_run(folder, data, name, "--mmlu-backend=llama", f"--mmlu-base-url={fake.url}",
+                                   f"--mmlu-model={GGUF}", "--mmlu-scoring=generate")
+    with ChatLogprobsFake("openai", first) as fake:
+        out["lp"] = plugin_run(folder, data, "lp", "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
+                               "--mmlu-scoring=logprobs", "--mmlu-prompt=letter")
+    return out
+
+
+def page(reports, tmp_path, *names) -> str:
+    path = tmp_path / ("-".join(names) + ".html")
+    assert cli.main(["view", *(reports[n] for n in names), "-o", str(path)]) == 0
+    return path.as_uri()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def load(browser, url):
+    browser.get_log("performance")  # what came before, an earlier test's page included
+    browser.get_log("browser")
+    browser.get(url)
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.dataset.ready") == "true")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def shown(browser) -> int:
+    return int(browser.find_element(By.ID, "count").get_attribute("data-shown"))
+
+
+def click_outcome(browser, outcome: str):
+    browser.find_element(By.CSS_SELECTOR, f'#outcomes button[data-outcome="{outcome}"]').click()
+
+
+def kind(r):
+    if r["outcome"] == "error":
+        return "error"
+    return "correct" if r["outcome"] == "passed" else ("unparsed" if r["unparsed"] else "wrong")
+
+
+def test_filters_count_as_the_report(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "a"))
+    questions = json.loads(Path(reports["a"]).read_text())["questions"]
+    assert len(questions) == 11 and {kind(q) for q in questions} == {"correct", "wrong", "unparsed"}
+    for outcome in ("correct", "wrong", "unparsed", "error", "judged", "not_run"):
+        click_outcome(browser, outcome)
+        expected = sum(kind(q) == outcome for q in questions) if outcome != "judged" else 0
+        assert shown(browser) == expected == len(browser.find_elements(By.CSS_SELECTOR, "#list li")), outcome
+    click_outcome(browser, "wrong")
+    Select(browser.find_element(By.ID, "subject")).select_by_value("virology")
+    assert shown(browser) == sum(kind(q) == "wrong" and q["subject"] == "virology" for q in questions)
+    # the counts beside each outcome follow the subject filter
+    correct = browser.find_element(By.CSS_SELECTOR, '#outcomes button[data-outcome="correct"] .n').text
+    assert int(correct) == sum(kind(q) == "correct" and q["subject"] == "virology" for q in questions)
+    click_outcome(browser, "")
+    Select(browser.find_element(By.ID, "subject")).select_by_value("")
+    Select(browser.find_element(By.ID, "category")).select_by_value("stem")
+    assert shown(browser) == sum(q["subject"] == "astronomy" for q in questions) == 5
+
+
+def test_search_over_question_choices_and_reply(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "a"))
+    questions = json.loads(Path(reports["a"]).read_text())["questions"]
+    search = browser.find_element(By.ID, "search")
+    for term in ("onerror=alert(3)", "choice c", "cannot tell", "virology problem 2", "nothing like this"):
+        search.clear()
+        search.send_keys(term)
+        text = [" ".join([q["nodeid"], q["question"], *q["choices"], q["reply"]]).lower() for q in questions]
+        assert shown(browser) == sum(all(word in t for word in term.split()) for t in text), term  # every word
+
+
+def test_one_question_whole_with_letter_probabilities(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "lp"))
+    rep = json.loads(Path(reports["lp"]).read_text())
+    record = next(q for q in rep["questions"] if q["nodeid"] == "mmlu::virology::q0001")
+    Select(browser.find_element(By.ID, "sort")).select_by_value("margin-up")  # the torn ones first
+    first_li = browser.find_element(By.CSS_SELECTOR, "#list li")
+    assert first_li.get_attribute("data-id") in {q["nodeid"] for q in rep["questions"] if q["outcome"] == "failed"}
+    browser.find_element(By.CSS_SELECTOR, f'#list li[data-id="{record["nodeid"]}"]').click()
+    box = browser.find_element(By.ID, "question")
+    assert box.find_element(By.CSS_SELECTOR, ".nodeid").text == record["nodeid"]
+    assert box.find_element(By.CSS_SELECTOR, ".question-text").text == record["question"]
+    assert box.find_element(By.CSS_SELECTOR, "pre.reply").get_attribute("textContent") == record["reply"]
+    for letter, logprob in record["logprobs"].items():
+        cell = box.find_element(By.CSS_SELECTOR, f'.probs .num[data-letter="{letter}"]')
+        assert cell.text == f"{math.exp(logprob) * 100:.1f}%"
+    p = sorted((math.exp(v) for v in record["logprobs"].values()), reverse=True)
+    margin = box.find_element(By.CSS_SELECTOR, ".margin")
+    assert float(margin.get_attribute("data-margin")) == pytest.approx(p[0] - p[1])
+    assert f'"{record["first_token"]}"' in box.text and "log-probabilities" in box.text
+    expected = box.find_element(By.CSS_SELECTOR, "ol.choices li.expected")
+    assert expected.get_attribute("data-letter") == record["expected"] and "expected" in expected.text
+    predicted = box.find_element(By.CSS_SELECTOR, f'ol.choices li[data-letter="{record["predicted"]}"]')
+    assert "predicted" in predicted.text
+    # the prompt as sent, its shot folded away until asked for
+    box.find_element(By.CSS_SELECTOR, "details.prompt > summary").click()
+    shots = box.find_element(By.CSS_SELECTOR, "details.shots")
+    assert shots.get_attribute("open") is None and "virology problem 0" in shots.get_attribute("textContent")
+
+
+def test_two_runs_side_by_side_flip_as_compare_counts(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "a", "b"))
+    (p,) = compare_runs(read_reports([reports["a"], reports["b"]])).pairs
+    assert p.right_only_a and p.right_only_b  # the runs do flip, both ways
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#pair-table tbody td")]
+    assert cells[2:8] == [str(p.common), f"{p.a_correct / p.common * 100:.2f}% ({p.a_correct}/{p.common})",
+                          f"{p.b_correct / p.common * 100:.2f}% ({p.b_correct}/{p.common})",
+                          f"{p.difference:+.2f}", str(p.right_only_a), str(p.right_only_b)]
+    assert cells[8] == f"{p.p_value:.3g}"
+    a, b = ({q["nodeid"]: q for q in json.loads(Path(reports[n]).read_text())["questions"]} for n in "ab")
+    both_wrong = sum(a[n]["outcome"] == b[n]["outcome"] == "failed" for n in a)
+    differ = sum(a[n]["predicted"] != b[n]["predicted"] for n in a)
+    for value, count in (("a-only", p.right_only_a), ("b-only", p.right_only_b), ("both-wrong", both_wrong),
+                         ("disagree", differ)):
+        Select(browser.find_element(By.ID, "pair-filter")).select_by_value(value)
+        assert shown(browser) == count, value
+    # swapping A and B swaps the flips
+    Select(browser.find_element(By.ID, "pair-a")).select_by_value("1")
+    Select(browser.find_element(By.ID, "pair-b")).select_by_value("0")
+    Select(browser.find_element(By.ID, "pair-filter")).select_by_value("a-only")
+    assert shown(browser) == p.right_only_b
+    first = browser.find_element(By.CSS_SELECTOR, "#list li")
+    first.click()
+    replies = browser.find_elements(By.CSS_SELECTOR, "#question .answer")
+    assert [r.get_attribute("data-run") for r in replies] == ["0", "1"]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#chart svg rect.bar")) >= 2
+
+
+def test_hostile_text_shows_as_text_and_runs_nothing(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "a", "b"))
+    assert browser.title == "MMLU: a vs b"
+    for li in browser.find_elements(By.CSS_SELECTOR, "#list li")[:5]:
+        li.click()
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text
+    # only the page's own elements: its two scripts, no image, no link, nothing with an event handler
+    assert len(browser.find_elements(By.TAG_NAME, "script")) == 2
+    assert not browser.find_elements(By.CSS_SELECTOR, "img, a, iframe, [onerror], [onclick], [href], [src]")
+    browser.find_element(By.CSS_SELECTOR, '#list li[data-id="mmlu::astronomy::q0001"]').click()
+    box = browser.find_element(By.ID, "question")
+    assert box.find_element(By.CSS_SELECTOR, ".question-text").text == TEST[1]["question"]
+    assert [li.get_attribute("textContent").startswith(f"{x}. {TEST[1]['choices'][i]}")
+            for i, (x, li) in enumerate(zip("ABCD", box.find_elements(By.CSS_SELECTOR, "ol.choices li")))] == [True] * 4
+    assert REPLY in box.find_element(By.CSS_SELECTOR, "pre.reply").get_attribute("textContent")
+    assert "&lt;b&gt; &amp; &#60;script&#62;" in browser.find_element(By.ID, "list").text
+
+
+def test_opens_with_the_network_off_and_asks_for_nothing(browser, reports, tmp_path):
+    url = page(reports, tmp_path, "a", "lp")
+    browser.set_network_conditions(offline=True, latency=0, download_throughput=0, upload_throughput=0)
+    try:
+        started = time.monotonic()
+        load(browser, url)
+        took = time.monotonic() - started
+        browser.find_element(By.CSS_SELECTOR, "#list li").click()
+        browser.find_element(By.ID, "search").send_keys("alert")
+        requests = [json.loads(e["message"])["message"] for e in browser.get_log("performance")]
+        urls = [m["params"]["request"]["url"] for m in requests if m["method"] == "Network.requestWillBeSent"]
+        assert urls == [url], urls  # the page itself, nothing else
+        assert took < 5
+        # the policy is enforced: an image the page did not plan is refused before any request
+        refused = browser.execute_async_script("""
+            const done = arguments[0];
+            document.addEventListener("securitypolicyviolation", (e) => done(e.violatedDirective));
+            const img = new Image(); img.src = "http://127.0.0.1:9/x.png"; document.body.append(img);""")
+        assert refused.startswith("img-src")
+    finally:
+        browser.delete_network_conditions()
+
+
+# -- Firefox: Debian's firefox-esr, driven through its own Marionette protocol (no geckodriver here) ----------
+
+
+@pytest.fixture(scope="module")
+def firefox(tmp_path_factory):
+    binary = shutil.which("firefox-esr") or shutil.which("firefox")
+    marionette = pytest.importorskip("marionette_driver.marionette", reason="marionette-driver is in the test extra")
+    if binary is None:
+        pytest.skip("needs Debian's firefox-esr (apt-get install firefox-esr)")
+    profile = tmp_path_factory.mktemp("firefox-profile")
+    port = free_port()
+    (profile / "user.js").write_text(f'user_pref("marionette.port", {port});\n')
+    proc = subprocess.Popen([binary, "--headless", "--marionette", "--no-remote", "--profile", str(profile)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = marionette.Marionette(host="127.0.0.1", port=port)
+    try:
+        client.start_session(timeout=120)  # waits for Firefox to listen
+        yield client
+        client.delete_session()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_page_works_in_firefox(firefox, reports, tmp_path):
+    questions = json.loads(Path(reports["a"]).read_text())["questions"]
+    firefox.navigate(page(reports, tmp_path, "a", "b") + "#mmlu::astronomy::q0001")
+    js = firefox.execute_script
+    assert js("return [document.body.dataset.ready, document.title]") == ["true", "MMLU: a vs b"]
+    js('document.querySelector(\'#outcomes button[data-outcome="wrong"]\').click()')
+    assert int(js("return document.getElementById('count').dataset.shown")) == sum(kind(q) == "wrong"
+                                                                                    for q in questions)
+    # the linked question is open, its hostile text shown as text; an alert would fail every script call
+    assert js("return document.querySelector('#question .question-text').textContent") == TEST[1]["question"]
+    assert REPLY in js("return document.querySelector('#question pre.reply').textContent")
+    assert js("return document.querySelectorAll('script').length") == 2
+    assert js("return document.querySelectorAll('img, a, iframe, [onerror], [onclick], [href], [src]').length") == 0
+
+
+def test_a_page_from_real_runs_of_the_small_model(browser, llama_server, gemma_path, hub_data, tmp_path):
+    """gemma-3 270M through a real llama_cpp.server and in process, both in logprobs scoring, on one page:
+    the pairs as compare counts them, and each letter's probability as the report has it."""
+    data = hub_data(subjects=("astronomy", "virology"), per_subject=3, seed=61, dev_per_subject=1, dev_seed=62)
+    server = plugin_run(tmp_path, data, "server", "--mmlu-backend=llama", f"--mmlu-base-url={llama_server}",
+                        "--mmlu-scoring=logprobs", "--mmlu-concurrency=1")
+    local = plugin_run(tmp_path, data, "local", "--mmlu-backend=llama-cpp", f"--mmlu-model={gemma_path}",
+                       "--mmlu-scoring=logprobs")
+    load(browser, page({"server": server, "local": local}, tmp_path, "server", "local"))
+    [p] = compare_runs(read_reports([server, local])).pairs
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#pair-table tbody td")]
+    assert p.common == 6 and cells[:9] == ["server", "local", "6",
+                                           f"{p.a_correct / 6 * 100:.2f}% ({p.a_correct}/6)",
+                                           f"{p.b_correct / 6 * 100:.2f}% ({p.b_correct}/6)", f"{p.difference:+.2f}",
+                                           str(p.right_only_a), str(p.right_only_b), f"{p.p_value:.3g}"]
+    record = json.loads(Path(server).read_text())["questions"][0]
+    browser.find_element(By.CSS_SELECTOR, f'#list li[data-id="{record["nodeid"]}"]').click()
+    box = browser.find_element(By.ID, "question")
+    for letter, logprob in record["logprobs"].items():  # run A's box comes first
+        cell = box.find_element(By.CSS_SELECTOR, f'.probs .num[data-letter="{letter}"]')
+        assert cell.text == f"{math.exp(logprob) * 100:.1f}%"
