@@ -8,6 +8,9 @@ and answers it like the real service would. Faults are scripted for the next req
         ...                       # the 1st request gets 429, the 2nd 500, then real answers
         fake.requests[-1].body    # what the client sent
 
+A fake made with `rate_limit=(R, B)` lets POSTs through a token bucket of R a second with a burst of B, as a
+service's rate limit does, and answers the others with the service's own 429 (`limits` counts both).
+
 A fake made with `go_away_after=n` answers exactly n POSTs and then goes away as a crashed
 server does: the next POST (counted under the fake's lock, whatever the thread scheduling) is not
 recorded, its connection is reset and the listening socket shut, so every later connection is
@@ -20,6 +23,7 @@ What differs between services (routes, reply shapes, error bodies) is data and a
 from __future__ import annotations
 
 import json
+import math
 import re
 import select
 import socket
@@ -107,6 +111,31 @@ def not_json() -> Fault:
     return Fault(200, b"<html><body><h1>Welcome to nginx!</h1></body></html>", (("Content-Type", "text/html"),))
 
 
+class Bucket:
+    """A service's request limit: R requests a second with a burst of B (a token bucket), as providers meter."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+        self.accepted = self.refused = 0
+
+    def take(self) -> float:
+        """0 when the request may pass (a token taken), else the seconds until the next token (under the fake's lock)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.accepted += 1
+            return 0.0
+        self.refused += 1
+        return (1 - self.tokens) / self.rate
+
+    def full_in(self) -> float:
+        return (self.burst - self.tokens) / self.rate
+
+
 # -- the server ---------------------------------------------------------------------
 
 
@@ -136,7 +165,9 @@ class FakeService:
     errors: dict[str, tuple[int, object]] = {}  # name -> (status, body template); "key" answers a bad key
 
     def __init__(self, answer: Callable[[str], str] | str = "A", *, require_key: str | None = None,
-                 models: tuple[str, ...] | None = None, go_away_after: int | None = None):
+                 models: tuple[str, ...] | None = None, go_away_after: int | None = None,
+                 rate_limit: tuple[float, int] | None = None):
+        self.limits = Bucket(*rate_limit) if rate_limit else None
         self.answer = always(answer) if isinstance(answer, str) else answer
         self.require_key = require_key
         self.models = models
@@ -259,6 +290,11 @@ class FakeService:
             return self._send(h, req, *self._key_rejection(req))
         with self._lock:
             fault = self._faults.popleft() if self._faults else Fault()
+            wait = self.limits.take() if self.limits is not None and h.command == "POST" else 0.0
+            limit = self.limit_headers(wait) if self.limits is not None else ()
+        if wait:
+            code, body, headers = self.refusal(req, wait)
+            return self._send(h, req, code, body, headers + limit)
         if fault.hang and self._closing.wait(fault.hang):
             return
         if fault.cut:
@@ -270,7 +306,16 @@ class FakeService:
             code = code if fault.status == 200 else fault.status
         else:
             code, payload = fault.status, fault.body(req) if callable(fault.body) else fault.body
-        self._send(h, req, code, payload, fault.headers)
+        self._send(h, req, code, payload, fault.headers + limit)
+
+    def refusal(self, req: Recorded, wait: float) -> tuple[int, object, tuple]:
+        """The service's own 429 for a request over its rate limit; `wait`: seconds until it would pass."""
+        code, body = self.errors["rate_limited"]
+        return code, _fill(body, self, req), ()
+
+    def limit_headers(self, wait: float) -> tuple:
+        """Rate-limit headers the service sends with every reply (none by default; under the lock)."""
+        return ()
 
     def _key_rejection(self, req: Recorded) -> tuple[int, object]:
         code, body = self.errors["key"]
@@ -383,6 +428,14 @@ def llama_timings(prompt_tokens: int, completion_tokens: int) -> dict:
 # -- OpenAI-compatible services ---------------------------------------------------------
 
 
+def openai_duration(seconds: float) -> str:
+    """OpenAI's way of writing a reset time: 120ms, 1.5s, 6m0s."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
+
+
 def _oai_error(message, kind, code, param=None):
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -492,6 +545,19 @@ class OpenAIFake(FakeService):
 
     def empty(self) -> Fault:
         return Fault(200, lambda req: {**self.render(req, ""), "choices": []})
+
+    def refusal(self, req, wait):
+        code, body, _ = super().refusal(req, wait)
+        # OpenAI says when to come back (whole seconds); DeepSeek and Mistral say nothing
+        return code, body, (("retry-after", str(math.ceil(wait))),) if self.flavour["name"] == "openai" else ()
+
+    def limit_headers(self, wait):
+        if self.flavour["name"] != "openai":
+            return ()
+        bucket = self.limits  # the bucket's size is the limit; reset: until it is full again
+        return (("x-ratelimit-limit-requests", str(bucket.burst)),
+                ("x-ratelimit-remaining-requests", str(int(bucket.tokens))),
+                ("x-ratelimit-reset-requests", openai_duration(bucket.full_in())))
 
     def route(self, req):
         path = req.path.removeprefix("/v1")
@@ -645,6 +711,15 @@ class GeminiFake(FakeService):
 
     def key_of(self, req):
         return req.headers.get("x-goog-api-key") or (req.query.get("key") or [None])[0]
+
+    def refusal(self, req, wait):
+        # Google names the wait in the body: a RetryInfo among the error's details, in whole seconds
+        return 429, _google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your "
+                                  "plan and billing details.", [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                 "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{math.ceil(wait)}s"}]), ()
 
     def _key_rejection(self, req):
         name = "key" if self.key_of(req) else "no_key"

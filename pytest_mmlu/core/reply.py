@@ -43,6 +43,7 @@ class Reply:
     # the client's wall time of the request that produced this reply, the transport's retries and their
     # back-off included; kept with the cached reply, so a cached reply shows what it cost when it was asked
     seconds: float | None = None
+    refusals: int = 0  # requests refused for the rate (HTTP 429) and asked again before this reply came
 
     def to_json(self) -> dict:
         # an empty first token (the model stopped at once) is still an answer to "what came first"

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..backends import Backend, Service, auth_headers, make_backend, needs_key
 from ..backends.keys import find_key
+from ..backends.pacing import Pacer
 from ..backends.transport import Transport, connect_error
 from ..core.errors import GONE, KEY, BackendError, CannotReach, KeyRejected, RunStop, SetupError, Unreachable
 from ..core.reply import Reply
@@ -73,6 +74,7 @@ class Endpoint:
         self._backends: list[Backend] | None = None
         self._ident: dict | None = None
         self._prefetcher: Prefetcher | None = None
+        self.pacer = Pacer()  # the pace of this endpoint's requests: its servers share one key's rate limit
         self._lock = threading.RLock()  # request threads share the failover state
 
     @property
@@ -89,7 +91,7 @@ class Endpoint:
                     self._backends = [
                         make_backend(self.service, url, self.model,
                                      Transport(timeout=self.timeout, retries=self.retries, headers=headers,
-                                               secrets=(self.key,) if self.key else ()))
+                                               secrets=(self.key,) if self.key else (), pacer=self.pacer))
                         for url in self.urls or (None,)]
                 except ImportError as exc:
                     raise SetupError(f"{self.what} needs {exc.name}: "
@@ -191,9 +193,11 @@ class Endpoint:
                     backend = servers[index]
             try:
                 started = time.perf_counter()
+                self.pacer.refusals_here()  # from zero: what this request meets
                 reply = call(backend)
                 # the time of the request that answered: its transport retries included, a failed server's not
-                reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - started, 6))
+                reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - started, 6),
+                                            refusals=self.pacer.refusals_here())
                 break
             except KeyRejected as exc:
                 with self._lock:

@@ -77,6 +77,7 @@ class Record(_RecordAlways, total=False):
     server_seconds: float  # the server's own time (llama.cpp timings, Ollama total_duration)
     usage_source: str  # where the figures came from: "openai usage", "gemini usageMetadata", "ollama counts"...
     seconds: float  # the client's wall time of the request, its transport retries included
+    refusals: int  # times the request was refused for the rate (HTTP 429) and asked again
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
     # the question as asked (written since 0.2; the results page shows them)
@@ -143,6 +144,8 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
         record.update(figures)  # type: ignore[typeddict-item]
     if reply.seconds is not None:
         record["seconds"] = reply.seconds
+    if reply.refusals:
+        record["refusals"] = reply.refusals
     return _asked(record, question, prompt)
 
 
@@ -201,6 +204,7 @@ class UsageTotals(TypedDict):
     truncated: int  # replies cut by the token limit
     questions_per_second: float | None  # answered / the run's wall time
     sources: dict[str, int]  # usage_source -> questions ("not reported": none given)
+    refusals: int  # this run's requests refused for the rate (HTTP 429) and asked again (from 0.2.0, part 2)
 
 
 class GateResult(TypedDict):

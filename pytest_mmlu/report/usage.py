@@ -44,6 +44,8 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
                     "questions": len(seconds)},
         "server_seconds": {"sum": round(sum(server), 6), "questions": len(server)},
         "truncated": sum(1 for r in answered if r.get("truncated")),
+        # this run's refusals for the rate (HTTP 429), each asked again (errors' refusals are not in the records)
+        "refusals": sum(r.get("refusals", 0) for r in asked if isinstance(r.get("refusals"), int)),
         "questions_per_second": round(len(answered) / wall_seconds, 3) if wall_seconds else None,
         "sources": dict(sorted(sources.items())),
     }
@@ -85,6 +87,11 @@ def render_usage(totals: Mapping | None) -> str | None:
     parts.append(f"latency p50 {_seconds(latency['p50'], latency['p95'])} / p95 {_seconds(latency['p95'])}"
                  if latency["questions"] else "latency not measured")
     parts.append(f"{totals['truncated']} cut by the token limit")
+    refusals = totals.get("refusals") or 0
+    if refusals:
+        tries = requests + refusals
+        parts.append(f"{refusals} refused for the rate (HTTP 429) and asked again, "
+                     f"{refusals / tries:.1%} of {tries} tries")
     return "usage: " + "; ".join(parts)
 
 
