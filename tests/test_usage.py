@@ -347,8 +347,11 @@ def test_compare_shows_tokens_and_time_per_run(tmp_path):
     text = render(comparison, "text")
     assert "tokens and time (as the services reported them)" in text
     table = text.split("tokens and time (as the services reported them)\n")[1].split("\n\n")[0].splitlines()
-    assert table[1].split() == ["reasoner", "4", "0", "400", "256", "3,600", "3,200", "4.00s", "4.00s", "2.00", "0"]
-    assert table[2].split("  ")[0] == "old run" and table[2].count("not reported") == 10  # every figure
+    assert table[1].split() == ["reasoner", "4", "0", "400", "256", "3,600", "3,200", "4.00s", "4.00s", "2.00", "0",
+                                "no", "prices"]
+    assert table[2].split("  ")[0] == "old run" and table[2].count("not reported") == 11  # every figure
+    priced = compare_runs(read_reports([report("r2.json", "priced", tokens_in=100, tokens_out=900, cost=0.0025)]))
+    assert render(priced, "text").split("tokens and time")[1].splitlines()[2].split()[-1] == "$0.01"  # 4 x $0.0025
     assert "| Tokens in |" in render(comparison, "markdown")
     runs = to_json(comparison)["runs"]
     assert runs[0]["usage"]["tokens_reasoning"] == {"sum": 3200, "questions": 4} and "usage" not in runs[1]

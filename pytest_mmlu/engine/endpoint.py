@@ -219,6 +219,13 @@ class Endpoint:
             self.cache.put(key, reply.to_json())
         return reply
 
+    def stop_asking(self, stop: RunStop) -> None:
+        """Ask nothing more (the budget was spent): requests not started raise `stop`; those in flight finish."""
+        with self._lock:
+            if not self.stopped:
+                self.stopped = stop
+                self._cause = stop
+
     def _where(self, index: int) -> str:
         return self.backends()[index].base_url or "in process"
 

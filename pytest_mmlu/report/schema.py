@@ -78,6 +78,7 @@ class Record(_RecordAlways, total=False):
     usage_source: str  # where the figures came from: "openai usage", "gemini usageMetadata", "ollama counts"...
     seconds: float  # the client's wall time of the request, its transport retries included
     refusals: int  # times the request was refused for the rate (HTTP 429) and asked again
+    cost: float  # dollars, at the run model's price (--mmlu-price, --mmlu-prices), where tokens were reported
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
     # the question as asked (written since 0.2; the results page shows them)
@@ -118,7 +119,7 @@ def error_record(nodeid: str, question: Question, error: str, fault: Fault | Non
 
 def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Reply, cached: bool,
                   reading: Reading | None = None, first_is_letter: bool | None = None,
-                  prompt: Prompt | None = None) -> Record:
+                  prompt: Prompt | None = None, price=None) -> Record:
     """A question that was answered: passed when the verdict's letter is the expected one."""
     record = _record(nodeid, question, "passed" if verdict.correct(question) else "failed")
     record.update(predicted=verdict.predicted, unparsed=verdict.unparsed, cached=cached,
@@ -146,6 +147,9 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
         record["seconds"] = reply.seconds
     if reply.refusals:
         record["refusals"] = reply.refusals
+    cost = price.cost(record) if price is not None else None
+    if cost is not None:
+        record["cost"] = round(cost, 10)
     return _asked(record, question, prompt)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping
 
+from ..core.prices import money
 from .stats import percentile
 
 TOKENS = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
@@ -20,6 +21,8 @@ def _sums(records: list[Mapping]) -> dict:
     for name in TOKENS:
         known = [r[name] for r in records if isinstance(r.get(name), int)]
         sums[name] = {"sum": sum(known), "questions": len(known)}
+    costs = [r["cost"] for r in records if isinstance(r.get("cost"), (int, float))]
+    sums["cost"] = {"sum": round(sum(costs), 8), "questions": len(costs)}
     return sums
 
 
@@ -48,7 +51,17 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
         "refusals": sum(r.get("refusals", 0) for r in asked if isinstance(r.get("refusals"), int)),
         "questions_per_second": round(len(answered) / wall_seconds, 3) if wall_seconds else None,
         "sources": dict(sorted(sources.items())),
+        "cost_by_subject": _by_subject(answered),
     }
+
+
+def _by_subject(records: list[Mapping]) -> dict:
+    """Dollars per subject, where any question of it was priced."""
+    out: dict[str, float] = {}
+    for r in records:
+        if isinstance(r.get("cost"), (int, float)):
+            out[r["subject"]] = out.get(r["subject"], 0.0) + r["cost"]
+    return {subject: round(total, 8) for subject, total in sorted(out.items())}
 
 
 def _tokens(totals: Mapping, name: str, *notes: str) -> str:
@@ -95,8 +108,20 @@ def render_usage(totals: Mapping | None) -> str | None:
     return "usage: " + "; ".join(parts)
 
 
+def render_cost(totals: Mapping | None) -> str | None:
+    """The cost line, when prices were given and some reply was priced."""
+    if not totals or not (totals.get("cost") or {}).get("questions"):
+        return None
+    cost, spent = totals["cost"], totals["spent"]["cost"]
+    priced = cost["questions"]
+    part = f" of the {totals['answered']} answered (the others reported no tokens)" \
+        if priced < totals["answered"] else ""
+    return (f"cost: {money(cost['sum'])} for {priced} questions{part}, {money(cost['sum'] / priced)} a question; "
+            f"this run spent {money(spent['sum'])} on {totals['requests']} requests (cached replies cost nothing new)")
+
+
 USAGE_HEADER = ["run", "requests", "from cache", "tokens in", "cached", "tokens out", "reasoning", "latency p50",
-                "latency p95", "questions/s", "cut by limit"]
+                "latency p95", "questions/s", "cut by limit", "cost"]
 
 
 def reports_something(totals: Mapping | None) -> bool:
@@ -121,4 +146,12 @@ def usage_cells(label: str, totals: Mapping | None) -> list[str]:
             tokens("tokens_out"), tokens("tokens_reasoning"),
             _seconds(latency["p50"], latency["p95"]) if latency["questions"] else "not measured",
             _seconds(latency["p95"]) if latency["questions"] else "not measured",
-            "n/a" if rate is None else f"{rate:.2f}", str(totals["truncated"])]
+            "n/a" if rate is None else f"{rate:.2f}", str(totals["truncated"]), _cost_cell(totals)]
+
+
+def _cost_cell(totals: Mapping) -> str:
+    cost = totals.get("cost") or {}
+    if not cost.get("questions"):
+        return "no prices"
+    return money(cost["sum"]) + (f" ({cost['questions']}/{totals['answered']})"
+                                 if cost["questions"] < totals["answered"] else "")
