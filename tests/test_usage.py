@@ -2,6 +2,8 @@
 replies, the stand-ins' real shapes), kept with cached replies, totalled in the report and the summary line, and
 "not reported" where a service says nothing."""
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -352,6 +354,11 @@ def test_compare_shows_tokens_and_time_per_run(tmp_path):
     assert table[2].split("  ")[0] == "old run" and table[2].count("not reported") == 11  # every figure
     priced = compare_runs(read_reports([report("r2.json", "priced", tokens_in=100, tokens_out=900, cost=0.0025)]))
     assert render(priced, "text").split("tokens and time")[1].splitlines()[2].split()[-1] == "$0.01"  # 4 x $0.0025
+    rows = list(csv.DictReader(io.StringIO(render(priced, "csv"))))
+    assert (rows[0]["scope"], rows[0]["tokens_in"], rows[0]["tokens_out"], rows[0]["cost"]) == \
+        ("overall", "400", "3600", "0.01000000")
+    assert (rows[1]["scope"], rows[1]["tokens_in"], rows[1]["cost"]) == ("astronomy", "", "0.01000000")
+    assert list(csv.DictReader(io.StringIO(render(comparison, "csv"))))[-1]["cost"] == ""  # the old run: none
     assert "| Tokens in |" in render(comparison, "markdown")
     runs = to_json(comparison)["runs"]
     assert runs[0]["usage"]["tokens_reasoning"] == {"sum": 3200, "questions": 4} and "usage" not in runs[1]

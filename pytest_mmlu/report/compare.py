@@ -287,7 +287,20 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
 
 
 CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring", "prompt", "scope", "correct",
-              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report"]
+              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report", "tokens_in", "tokens_out",
+              "tokens_reasoning", "tokens_cached", "cost"]
+USAGE_CSV = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
+
+
+def _usage_csv(run: RunReport, scope: str) -> list:
+    """Tokens (the run's, on its overall row) and cost (per row, with prices); blank where not reported."""
+    usage = run.usage or {}
+    if scope != "overall":
+        cost = (usage.get("cost_by_subject") or {}).get(scope)
+        return ["", "", "", "", "" if cost is None else f"{cost:.8f}"]
+    cells = [usage[name]["sum"] if (usage.get(name) or {}).get("questions") else "" for name in USAGE_CSV]
+    cost = usage.get("cost") or {}
+    return cells + [f"{cost['sum']:.8f}" if cost.get("questions") else ""]
 
 
 def render_csv(comparison: RunsComparison) -> str:
@@ -302,7 +315,7 @@ def render_csv(comparison: RunsComparison) -> str:
             writer.writerow([run.label, c.get("backend", ""), run.model, c.get("dataset", ""), c.get("split", ""),
                              c.get("shots", ""), c.get("scoring", ""), c.get("prompt", ""), scope, s.correct,
                              s.total, "" if s.accuracy is None else f"{s.accuracy:.6f}", f"{low:.6f}",
-                             f"{high:.6f}", s.unparsed, s.errors, run.path])
+                             f"{high:.6f}", s.unparsed, s.errors, run.path] + _usage_csv(run, scope))
     return out.getvalue()
 
 
