@@ -57,6 +57,7 @@ class Evaluation:
         self.prices = read_prices(settings.prices) if settings.prices else {}
         self.spending: Spending | None = None  # with --mmlu-budget, from start_spending()
         self.model_price: Price | None = None  # the run model's price, once the model is known (start_spending)
+        self.judge_price: Price | None = None  # the judge's, from the price file
 
     @property
     def service(self):
@@ -70,9 +71,16 @@ class Evaluation:
         return price_for(self.prices, self.service.name, self.settings.model or self.model.model,
                          self.model.model_id)
 
+    def price_of_judge(self) -> Price | None:
+        if self.judge is None:
+            return None
+        ep = self.judge.endpoint
+        return price_for(self.prices, ep.service.name, self.settings.judge_model or ep.model, ep.model_id)
+
     def start_spending(self) -> None:
         """With --mmlu-budget: the account of this process (each xdist worker keeps 1/N of the budget)."""
         price = self.model_price = self.price()
+        self.judge_price = self.price_of_judge()
         budget = self.settings.budget
         if budget is None:
             return
@@ -153,7 +161,7 @@ class Evaluation:
         if self.offline:
             self.go_offline()
             self.offline_note = "offline (--mmlu-offline): cached replies only, the backend is not contacted"
-            self.model_price = self.price()
+            self.model_price, self.judge_price = self.price(), self.price_of_judge()
             if self.service.served_model_id and self.model.model_id is None:
                 self.offline_note += ("; no model id of a past run at this address is stored in the cache, "
                                       "so no reply can match")
@@ -189,7 +197,7 @@ class Evaluation:
             self.judge.endpoint.take_state(handoff.judge)
         if handoff.offline:
             self.go_offline()
-            self.model_price = self.price()
+            self.model_price, self.judge_price = self.price(), self.price_of_judge()
         else:
             self.start_spending()
 

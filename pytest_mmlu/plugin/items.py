@@ -107,7 +107,7 @@ class QuestionItem(pytest.Item):
         first_is_letter = letter_of(self.reply.first_token, self.question.letters) is not None
         self._keep(answer_record(self.nodeid, self.question, self.verdict, self.reply, self.cached, reading,
                                  first_is_letter, self.evaluation.asked_prompt(self.question),
-                                 self.evaluation.model_price))
+                                 self.evaluation.model_price, self.evaluation.judge_price))
         if self.record["outcome"] != "passed":
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
 

@@ -79,6 +79,9 @@ class Record(_RecordAlways, total=False):
     seconds: float  # the client's wall time of the request, its transport retries included
     refusals: int  # times the request was refused for the rate (HTTP 429) and asked again
     cost: float  # dollars, at the run model's price (--mmlu-price, --mmlu-prices), where tokens were reported
+    judge_tokens_in: int  # the judge's request, where its service reported it (a cached reading keeps them)
+    judge_tokens_out: int
+    judge_cost: float  # dollars, at the judge's price in --mmlu-prices
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
     # the question as asked (written since 0.2; the results page shows them)
@@ -119,7 +122,7 @@ def error_record(nodeid: str, question: Question, error: str, fault: Fault | Non
 
 def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Reply, cached: bool,
                   reading: Reading | None = None, first_is_letter: bool | None = None,
-                  prompt: Prompt | None = None, price=None) -> Record:
+                  prompt: Prompt | None = None, price=None, judge_price=None) -> Record:
     """A question that was answered: passed when the verdict's letter is the expected one."""
     record = _record(nodeid, question, "passed" if verdict.correct(question) else "failed")
     record.update(predicted=verdict.predicted, unparsed=verdict.unparsed, cached=cached,
@@ -150,6 +153,14 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
     cost = price.cost(record) if price is not None else None
     if cost is not None:
         record["cost"] = round(cost, 10)
+    if reading is not None and reading.usage is not None:
+        figures = reading.usage.to_json()
+        for name in ("tokens_in", "tokens_out"):
+            if isinstance(figures.get(name), int):
+                record[f"judge_{name}"] = figures[name]  # type: ignore[literal-required]
+        judge_cost = judge_price.cost(figures) if judge_price is not None else None
+        if judge_cost is not None:
+            record["judge_cost"] = round(judge_cost, 10)
     return _asked(record, question, prompt)
 
 

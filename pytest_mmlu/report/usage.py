@@ -52,7 +52,24 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
         "questions_per_second": round(len(answered) / wall_seconds, 3) if wall_seconds else None,
         "sources": dict(sorted(sources.items())),
         "cost_by_subject": _by_subject(answered),
+        "judge": _judge(answered),
     }
+
+
+def _judge(records: list[Mapping]) -> dict | None:
+    """The judge's replies and what they cost (None without any)."""
+    read = [r for r in records if "judge" in r]
+    if not read:
+        return None
+    asked = [r for r in read if not r.get("judge_cached")]
+
+    def figure(rows, name):
+        known = [r[name] for r in rows if isinstance(r.get(name), (int, float))]
+        return {"sum": round(sum(known), 10) if name == "judge_cost" else sum(known), "questions": len(known)}
+
+    return {"replies": len(read), "requests": len(asked),
+            "tokens_in": figure(read, "judge_tokens_in"), "tokens_out": figure(read, "judge_tokens_out"),
+            "cost": figure(read, "judge_cost"), "spent_cost": figure(asked, "judge_cost")}
 
 
 def _by_subject(records: list[Mapping]) -> dict:
@@ -105,19 +122,30 @@ def render_usage(totals: Mapping | None) -> str | None:
         tries = requests + refusals
         parts.append(f"{refusals} refused for the rate (HTTP 429) and asked again, "
                      f"{refusals / tries:.1%} of {tries} tries")
+    judge = totals.get("judge")
+    if judge:
+        tokens_in, tokens_out = judge["tokens_in"], judge["tokens_out"]
+        told = (f"tokens in {tokens_in['sum']:,} / out {tokens_out['sum']:,}" if tokens_in["questions"]
+                else "tokens not reported")
+        parts.append(f"the judge: {judge['requests']} request{'' if judge['requests'] == 1 else 's'}, {told}")
     return "usage: " + "; ".join(parts)
 
 
 def render_cost(totals: Mapping | None) -> str | None:
     """The cost line, when prices were given and some reply was priced."""
-    if not totals or not (totals.get("cost") or {}).get("questions"):
+    judge = totals.get("judge") if totals else None
+    judged = judge is not None and judge["cost"]["questions"] > 0
+    if not totals or not ((totals.get("cost") or {}).get("questions") or judged):
         return None
+    if not (totals.get("cost") or {}).get("questions"):
+        return f"cost: the judge {money(judge['cost']['sum'])} (the model's replies have no price)"
     cost, spent = totals["cost"], totals["spent"]["cost"]
     priced = cost["questions"]
     part = f" of the {totals['answered']} answered (the others reported no tokens)" \
         if priced < totals["answered"] else ""
     return (f"cost: {money(cost['sum'])} for {priced} questions{part}, {money(cost['sum'] / priced)} a question; "
-            f"this run spent {money(spent['sum'])} on {totals['requests']} requests (cached replies cost nothing new)")
+            f"this run spent {money(spent['sum'])} on {totals['requests']} requests (cached replies cost nothing new)"
+            + (f"; the judge {money(judge['cost']['sum'])}" if judged else ""))
 
 
 USAGE_HEADER = ["run", "requests", "from cache", "tokens in", "cached", "tokens out", "reasoning", "latency p50",
