@@ -218,3 +218,17 @@ def test_a_budget_cannot_be_kept_where_no_tokens_are_reported(pytester, monkeypa
     assert len([r for r in fake.requests if r.method == "POST"]) == 1
     result.stdout.fnmatch_lines(["the budget was spent (deepseek reported no token counts, so the budget of "
                                  "1M tokens cannot be kept); 1 answer kept and scored"])
+
+
+def test_under_xdist_each_process_keeps_its_share_of_the_budget(pytester, deepseek, data):
+    result = run(pytester, deepseek, data, "--mmlu-budget=1k", "--mmlu-concurrency=1", "-n", "2")
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["mmlu: budget 1,000 tokens, 500 tokens per process: no new question is asked "
+                                 "once it is spent"])
+    asked = [r for r in deepseek.requests if r.method == "POST"]
+    spent = [r.reply["usage"]["prompt_tokens"] + r.reply["usage"]["completion_tokens"] for r in asked]
+    # each process stops at the reply that took it to 500; one question in flight each: at most one over, each
+    assert 1000 <= sum(spent) < 1000 + 2 * max(spent)
+    assert len(asked) < 24 and result.report["stopped"]["kind"] == "budget"
+    answered = [r for r in result.report["questions"] if r["outcome"] in ("passed", "failed")]
+    assert len(answered) == len(asked)  # every reply received is kept
