@@ -75,6 +75,7 @@ class Recorded:
     body: object  # parsed JSON, or None
     sent: int = 0  # body bytes the fake managed to send back
     reply: object = None  # the JSON the fake answered with (tests recompute token totals from it)
+    at: float = 0.0  # time.monotonic() when it came
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ class FakeService:
         except ValueError:
             body = None
         req = Recorded(h.command, parts.path, parse_qs(parts.query),
-                       {k.lower(): v for k, v in h.headers.items()}, body)
+                       {k.lower(): v for k, v in h.headers.items()}, body, at=time.monotonic())
         with self._recorded:
             self.requests.append(req)
             self._recorded.notify_all()
