@@ -1,7 +1,9 @@
 """The pace of requests adapted to a service's rate limits: the Pacer on a clock of its own, what each service says
 about waiting, and whole runs against stand-ins that limit their rate as the services do."""
 
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -20,9 +22,9 @@ class Clock:
         return self.now
 
 
-def on(clock: Clock) -> Pacer:
+def on(clock: Clock, shared=None) -> Pacer:
     """A pacer on this clock: what it waits for moves the clock (the waits are kept in `waits`)."""
-    pacer = Pacer(clock)
+    pacer = Pacer(clock, shared=shared)
     pacer.waits = []
     real_wait = pacer._cond.wait
 
@@ -108,6 +110,22 @@ def test_remaining_zero_on_a_success_holds_the_next_request_for_one_requests_res
                                    "x-ratelimit-reset-requests": "1s"})
     assert pacer._hold == pytest.approx(clock.now + 0.2)
     assert pacer.rate is None  # no refusal: nothing is paced
+
+
+def test_processes_share_one_pace_through_a_file(tmp_path):
+    clock, path = Clock(), str(tmp_path / "pace")
+    a, b = on(clock, path), on(clock, path)  # two processes' pacers, as the xdist workers have
+    for _ in range(10):
+        clock.now += 0.1
+        a.accepted(a.start(), {})
+    b.refused(clock.now, 1.0)  # b measures what a saw accepted: 10 a second
+    assert b.rate == pytest.approx(BETA * 10)
+    held_until = clock.now + 1.0
+    assert a.start() == pytest.approx(held_until)  # a holds for the wait b was told
+    assert b.start() - held_until == pytest.approx(1 / (BETA * 10))  # ...and b's next start is the slot after a's
+    assert a.rate == b.rate and a.refusals == 0 and b.refusals == 1  # the counts of refusals stay each one's own
+    a.close()
+    b.close()
 
 
 # -- what services say ------------------------------------------------------------------------------------------
@@ -212,14 +230,15 @@ def data(hub_data):
     return hub_data(subjects=("astronomy", "virology", "anatomy"), per_subject=20, seed=5)
 
 
-def test_a_run_against_a_rate_limit_loses_no_question(pytester, data, monkeypatch):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_run_against_a_rate_limit_loses_no_question(pytester, data, monkeypatch, workers):
     # the issue's case: 60 questions, 16 in flight, a key allowed 20 a second with a burst of 5
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-pacing")
     report = pytester.path / "report.json"
     with OpenAIFake("deepseek", answer="B", require_key="sk-test-pacing", rate_limit=(20, 5)) as fake:
         result = run_pytest(pytester, "--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}",
                             f"--mmlu-dataset={data}", "--mmlu-concurrency=16", f"--mmlu-report={report}",
-                            "--mmlu-no-cache", "-p", "no:randomly", report=report)
+                            "--mmlu-no-cache", "-p", "no:randomly", *workers, report=report)
     records = result.report["questions"]
     assert len(records) == 60
     assert [r for r in records if r["outcome"] == "error"] == []
@@ -231,3 +250,4 @@ def test_a_run_against_a_rate_limit_loses_no_question(pytester, data, monkeypatc
     line = f"{fake.limits.refused} refused for the rate (HTTP 429) and asked again, " \
            f"{fake.limits.refused / tries:.1%} of {tries} tries"
     assert sum(line in text for text in result.outlines) == 1
+    assert not list(Path(tempfile.gettempdir()).glob("pytest-mmlu-pace-*"))  # the shared pace's file is removed

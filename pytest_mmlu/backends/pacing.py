@@ -9,18 +9,27 @@ probing past it. A wait the service names holds every new request until then.
 
 The request threads wait here before each request, so fewer requests are in flight: their number falls to pace x
 latency, never below 1, and rises back to the scheduler's (`--mmlu-concurrency`) as the pace grows. One `Pacer`
-serves every server of an endpoint, so servers behind one key share it; each process has its own (under xdist
-each process's pace adapts to its share of the limit, as flows sharing a link do).
+serves every server of an endpoint, so servers behind one key share it; with `shared` (a file: xdist's controller
+makes one and hands it to its workers) the processes of a run share it too: its state lives in the file, read and
+written under an exclusive lock, so one pace spans them all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+import struct
 import threading
 import time
 from collections import deque
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
+
+try:
+    import fcntl
+except ImportError:  # Windows: each process paces itself
+    fcntl = None
 
 BETA = 0.7  # the pace after a refusal, as a share of the rate that was accepted
 BACK_AFTER = 6  # successes after a cut until the pace is back at the rate where the refusal came
@@ -28,12 +37,16 @@ GROWTH = (1 - BETA) / BACK_AFTER ** 3  # the cubic's scale, as a share of that r
 WINDOW = 1.0  # seconds over which the accepted rate is measured before any pace
 SAMPLES = 5  # acceptances over which it is measured at a pace
 KEPT = 60.0  # acceptances older than this say nothing of the rate now
+RING = 512  # acceptances a shared pace keeps (enough for WINDOW at 500 a second)
+_STATE = struct.Struct(f"<6dq{RING}d")  # rate, next, hold, cut, peak, since (as a double), count, acceptances
 SLOWEST = 0.05  # requests per second: the pace never goes below one request every 20 s
 
 
 class Pacer:
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, shared: str | None = None):
         self._clock = clock
+        self.shared = shared if fcntl is not None else None  # the file the processes of a run share it through
+        self._fd: int | None = None
         self._cond = threading.Condition()
         self.rate: float | None = None  # request starts per second; None: not paced
         self._next = 0.0  # the earliest start of the next request at the pace
@@ -41,8 +54,9 @@ class Pacer:
         self._cut = -math.inf  # when the pace was last lowered
         self._peak = 0.0  # the accepted rate when it was (CUBIC's W_max)
         self._since = 0  # successes since the cut
-        self._accepted: deque[float] = deque()  # when recent requests were accepted
+        self._accepted: deque[float] = deque(maxlen=RING)  # when recent requests were accepted
         self.refusals = 0  # every refusal met, by every thread
+        self.answered = 0  # every request accepted, by every thread of this process
         self.lowest: float | None = None  # the slowest pace set
         self._mine = threading.local()  # refusals met by this thread since it last asked (`refusals_here`)
 
@@ -50,19 +64,21 @@ class Pacer:
         """Wait for the next request's turn; the time it starts (to tell a refusal under an older pace)."""
         with self._cond:
             while True:
-                now = self._clock()
-                at = max(self._hold, self._next if self.rate else 0.0)
-                if now >= at:
-                    break
-                self._cond.wait(at - now)
-            if self.rate:
-                self._next = max(now, self._next) + 1.0 / self.rate
-            return now
+                with self._state():
+                    now = self._clock()
+                    at = max(self._hold, self._next if self.rate else 0.0)
+                    if now >= at:
+                        if self.rate:
+                            self._next = max(now, self._next) + 1.0 / self.rate
+                        return now
+                # another process may move the pace meanwhile: look again at least every quarter second
+                self._cond.wait(min(at - now, 0.25) if self.shared else at - now)
 
     def accepted(self, started: float, headers: Mapping[str, str]) -> None:
         """A request was answered; rate-limit headers saying nothing is left hold the next ones until the reset."""
-        with self._cond:
+        with self._cond, self._state():
             now = self._clock()
+            self.answered += 1
             self._accepted.append(now)
             self._trim(now)
             if self.rate is not None:
@@ -78,7 +94,7 @@ class Pacer:
 
     def refused(self, started: float, wait: float | None) -> None:
         """A request was refused for the rate; `wait`: how long the others should hold off (`hold_for`)."""
-        with self._cond:
+        with self._cond, self._state():
             now = self._clock()
             self.refusals += 1
             self._mine.count = getattr(self._mine, "count", 0) + 1
@@ -97,6 +113,39 @@ class Pacer:
             self._next = now + 1.0 / self.rate
             if wait:
                 self._hold = max(self._hold, now + wait)
+
+    @contextlib.contextmanager
+    def _state(self) -> Iterator[None]:
+        """Under the thread lock: with a shared file, its state for the duration, under its exclusive lock."""
+        if self.shared is None:
+            yield
+            return
+        if self._fd is None:
+            self._fd = os.open(self.shared, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            self._load(os.pread(self._fd, _STATE.size, 0))
+            yield
+            os.pwrite(self._fd, self._dump(), 0)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _load(self, data: bytes) -> None:
+        if len(data) < _STATE.size:  # a new file: this process's state is the first
+            return
+        rate, self._next, self._hold, self._cut, self._peak, since, count, *ring = _STATE.unpack(data)
+        self.rate, self._since = (rate or None), int(since)
+        self._accepted = deque(ring[:count], maxlen=RING)
+
+    def _dump(self) -> bytes:
+        ring = list(self._accepted)[-RING:]
+        return _STATE.pack(self.rate or 0.0, self._next, self._hold, self._cut, self._peak, float(self._since),
+                           len(ring), *ring, *([0.0] * (RING - len(ring))))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def refusals_here(self) -> int:
         """Refusals this thread met since it last asked: those of the request it just made, retries included."""

@@ -32,6 +32,7 @@ __all__ = ["BACKOFF_CAP", "MAX_REPLY_BYTES", "RETRY_STATUS", "BackendTimeout", "
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})  # 429: retried here, paced (see _request)
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 BACKOFF_CAP = 30.0
+REFUSALS_CAP = 10  # refusals for the rate one request may meet, in (--mmlu-retries + 1)s, others answered or not
 
 
 class _CappedRetry(Retry):
@@ -115,7 +116,8 @@ class Transport:
     def _request(self, method: str, url: str, payload: dict | None) -> dict:
         # urllib3 retries what fails before the reply starts; a reply cut mid-body, and a refusal for the rate,
         # are retried here
-        cuts = refusals = 0
+        cuts = refusals = in_a_row = 0
+        answered = self.pacer.answered
         while True:
             started = self.pacer.start()
             try:
@@ -129,10 +131,16 @@ class Transport:
             except _Refused as refused:
                 named = None if refused.wait is None else min(refused.wait, BACKOFF_CAP)
                 self.pacer.refused(started, None if refused.hold is None else min(refused.hold, BACKOFF_CAP))
-                if refusals == self.retries:
-                    raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries") from None
-                time.sleep(min(named if named is not None else self.backoff * 2 ** refusals, BACKOFF_CAP))
+                # refusals while other requests are answered are the rate, met by the pace: only refusals in a
+                # row with nothing answered in between count against --mmlu-retries (and all, against a cap)
+                if self.pacer.answered > answered:
+                    in_a_row, answered = 0, self.pacer.answered
+                if in_a_row == self.retries or refusals == REFUSALS_CAP * (self.retries + 1):
+                    raise RateLimited(f"rate limited by {url} (HTTP 429) after {refusals + 1} tries"
+                                      + ("" if in_a_row == self.retries else ", others answered meanwhile")) from None
+                time.sleep(min(named if named is not None else self.backoff * 2 ** in_a_row, BACKOFF_CAP))
                 refusals += 1
+                in_a_row += 1
                 continue
             self.pacer.accepted(started, headers)
             return data

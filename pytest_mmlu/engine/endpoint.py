@@ -7,7 +7,10 @@ reply cache, asking with failover to the other servers, the request threads, and
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +47,7 @@ class EndpointState:
 
     model_id: str | None = None
     slots: tuple[int | None, ...] = ()
+    pace_file: str | None = None  # where the processes share one pace (backends.pacing), made by the controller
 
 
 class Endpoint:
@@ -75,6 +79,7 @@ class Endpoint:
         self._ident: dict | None = None
         self._prefetcher: Prefetcher | None = None
         self.pacer = Pacer()  # the pace of this endpoint's requests: its servers share one key's rate limit
+        self._pace_file: str | None = None  # made by state() on the xdist controller; removed by stop()
         self._lock = threading.RLock()  # request threads share the failover state
 
     @property
@@ -140,10 +145,18 @@ class Endpoint:
         return None
 
     def state(self) -> EndpointState:
-        return EndpointState(self.model_id, tuple(self.slots))
+        """For the xdist workers; from now on the pace is shared with them through a file (removed by stop())."""
+        with self._lock:
+            if self.pacer.shared is None and self._pace_file is None:
+                fd, self._pace_file = tempfile.mkstemp(prefix="pytest-mmlu-pace-")
+                os.close(fd)
+                self.pacer.shared = self._pace_file
+        return EndpointState(self.model_id, tuple(self.slots), self.pacer.shared)
 
     def take_state(self, state: EndpointState) -> None:
         self.model_id, self.slots = state.model_id, list(state.slots)
+        if state.pace_file and os.path.exists(state.pace_file):
+            self.pacer.shared = state.pace_file
 
     def per_server(self) -> list[int]:
         """Requests in flight per server from this process: the override, else the server's slots."""
@@ -251,3 +264,8 @@ class Endpoint:
             self._prefetcher.stop()
         for backend in self._backends or ():
             backend.close()
+        self.pacer.close()
+        if self._pace_file is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._pace_file)
+            self._pace_file = None
