@@ -97,10 +97,22 @@ def test_the_pace_spaces_the_starts_and_a_named_wait_holds_them():
 def test_the_pace_never_falls_below_the_slowest():
     clock = Clock()
     pacer = on(clock)
-    for _ in range(40):
-        clock.now += 1.0
-        pacer.refused(clock.now, None)
+    for _ in range(40):  # each refusal comes after one answer at the pace: each is a new measure, and cuts
+        pacer.accepted(pacer.start(), {})
+        clock.now += 0.001
+        pacer.refused(pacer.start(), None)
     assert pacer.rate == pytest.approx(SLOWEST)
+
+
+def test_a_storm_of_refusals_with_nothing_answered_cuts_the_pace_once():
+    clock = Clock()
+    pacer = on(clock)
+    for _ in range(5):
+        clock.now += 0.2
+        pacer.accepted(pacer.start(), {})
+    for _ in range(6):  # an overload: every request refused, none answered
+        pacer.refused(pacer.start(), 1.0)
+    assert pacer.rate == pytest.approx(BETA * 5) and pacer.refusals == 6
 
 
 def test_remaining_zero_on_a_success_holds_the_next_request_for_one_requests_reset():

@@ -100,6 +100,12 @@ class Pacer:
             self._mine.count = getattr(self._mine, "count", 0) + 1
             if started < self._cut:
                 return  # sent at the pace before the last cut: that cut already answered it
+            if self.rate is not None and self._since == 0:
+                # nothing accepted since the last cut: a storm of refusals, not a new measure of the rate; the
+                # waits hold the requests, and the pace stays where the last measure put it
+                if wait:
+                    self._hold = max(self._hold, now + wait)
+                return
             measured = self._measured(now)
             # with no pace yet and little accepted, assume one a second: later refusals cut further if need be
             if self.rate is None:

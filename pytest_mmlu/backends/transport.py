@@ -132,12 +132,15 @@ class Transport:
                 named = None if refused.wait is None else min(refused.wait, BACKOFF_CAP)
                 self.pacer.refused(started, None if refused.hold is None else min(refused.hold, BACKOFF_CAP))
                 # refusals while other requests are answered are the rate, met by the pace: only refusals in a
-                # row with nothing answered in between count against --mmlu-retries (and all, against a cap)
+                # row with nothing answered in between count, twice --mmlu-retries of them (the pace serialises
+                # the requests a storm refuses, so one request meets more of it than it would alone); and all of
+                # them against a cap
                 if self.pacer.answered > answered:
                     in_a_row, answered = 0, self.pacer.answered
-                if in_a_row == self.retries or refusals == REFUSALS_CAP * (self.retries + 1):
+                if in_a_row == 2 * self.retries or refusals == REFUSALS_CAP * (self.retries + 1):
                     raise RateLimited(f"rate limited by {url} (HTTP 429) after {refusals + 1} tries"
-                                      + ("" if in_a_row == self.retries else ", others answered meanwhile")) from None
+                                      + ("" if in_a_row == 2 * self.retries else ", others answered meanwhile")
+                                      ) from None
                 time.sleep(min(named if named is not None else self.backoff * 2 ** in_a_row, BACKOFF_CAP))
                 refusals += 1
                 in_a_row += 1
