@@ -1,9 +1,7 @@
 """The pace of requests adapted to a service's rate limits: the Pacer on a clock of its own, what each service says
 about waiting, and whole runs against stand-ins that limit their rate as the services do."""
 
-import tempfile
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -246,6 +244,9 @@ def data(hub_data):
 def test_a_run_against_a_rate_limit_loses_no_question(pytester, data, monkeypatch, workers):
     # the issue's case: 60 questions, 16 in flight, a key allowed 20 a second with a burst of 5
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test-pacing")
+    temp = pytester.path / "temp"  # the run's own temporary folder: where xdist's controller puts the shared pace
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     report = pytester.path / "report.json"
     with OpenAIFake("deepseek", answer="B", require_key="sk-test-pacing", rate_limit=(20, 5)) as fake:
         result = run_pytest(pytester, "--mmlu-backend=deepseek", f"--mmlu-base-url={fake.url}",
@@ -262,4 +263,4 @@ def test_a_run_against_a_rate_limit_loses_no_question(pytester, data, monkeypatc
     line = f"{fake.limits.refused} refused for the rate (HTTP 429) and asked again, " \
            f"{fake.limits.refused / tries:.1%} of {tries} tries"
     assert sum(line in text for text in result.outlines) == 1
-    assert not list(Path(tempfile.gettempdir()).glob("pytest-mmlu-pace-*"))  # the shared pace's file is removed
+    assert not list(temp.glob("pytest-mmlu-pace-*"))  # the shared pace's file is removed at the end
