@@ -7,7 +7,9 @@ Sections: overhead (14,042 items, warm cache, vs bare pytest), startup (a whole 
 that answers after 0.2 s: the first request, the span, the ideal; data parsed, or questions known), throughput (against a server
 that answers after a fixed delay, vs the ideal and vs a one-at-a-time loop), gemma (logprobs
 vs generate, llama-cpp 5-shot vs 0-shot on the real small model), resume (questions re-asked
-after a run killed halfway).
+after a run killed halfway), ratelimit (whole runs against stand-ins that allow R requests a second with a
+burst of B, as DeepSeek, OpenAI and Gemini refuse: errors, refusals, throughput against R; with
+`PYTEST_MMLU_BEFORE=/path/to/python`, the same runs by another install, for before and after).
 """
 
 from __future__ import annotations
@@ -225,7 +227,56 @@ def resume(work: Path, per_subject: int = 10, delay: float = 0.05) -> dict:
             "reasked": asked2 - (total - kept), "resume_exit": run2.returncode}
 
 
-SECTIONS = {"overhead": overhead, "startup": startup, "throughput": throughput, "gemma": gemma, "resume": resume}
+def ratelimit(work: Path) -> dict:
+    from fakeservers import GeminiFake, OpenAIFake
+
+    pythons = {"after": sys.executable}
+    if os.environ.get("PYTEST_MMLU_BEFORE"):
+        pythons["before"] = os.environ["PYTEST_MMLU_BEFORE"]
+    cases = [("deepseek", 5, 5, 60, 16, 1), ("deepseek", 5, 5, 300, 16, 1), ("openai", 5, 5, 300, 16, 1),
+             ("gemini", 5, 5, 300, 8, 1), ("deepseek", 20, 5, 1200, 16, 1), ("deepseek", 10, 5, 600, 16, 2)]
+    out = {}
+    for service, rate, burst, total, concurrency, workers in cases:
+        subjects = 20
+        root = work / f"mmlu-rl-{total}"
+        if not root.exists():
+            names = sorted(SUBJECTS)[:subjects]
+            write_hub_layout(root, {"test": [r for s in names for r in make_questions(s, total // subjects, seed=7)],
+                                    "dev": [r for s in names for r in make_questions(s, 5, seed=8)]})
+        data = root
+        for who, python in pythons.items():
+            fake_class = GeminiFake if service == "gemini" else OpenAIFake
+            kw = {} if service == "gemini" else {"flavour": service}
+            with fake_class(answer="B", rate_limit=(rate, burst), **kw) as fake:
+                env = {**ENV, "DEEPSEEK_API_KEY": "sk-bench", "OPENAI_API_KEY": "sk-bench", "GEMINI_API_KEY": "sk-bench"}
+                report = work / f"rl-{who}.json"
+                args = [python, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:hypothesispytest",
+                        f"--mmlu-backend={service}", f"--mmlu-base-url={fake.url}", f"--mmlu-dataset={data}",
+                        f"--mmlu-concurrency={concurrency}", "--mmlu-no-cache", f"--mmlu-report={report}"]
+                if workers > 1:
+                    args += ["-n", str(workers)]
+                started = time.perf_counter()
+                subprocess.run(args, cwd=work, env=env, capture_output=True, text=True)
+                wall = time.perf_counter() - started
+                records = json.loads(report.read_text())["questions"] if report.exists() else []
+                errors = sum(1 for r in records if r["outcome"] == "error")
+                answered = fake.limits.accepted
+                # the rate while asking: from the first to the last request the stand-in saw
+                seen = [r for r in fake.requests if r.method == "POST"]
+                out[f"{service} R={rate} B={burst} {total}q c={concurrency} n={workers} {who}"] = {
+                    "errors": errors, "answered": answered, "refused": fake.limits.refused,
+                    "refused_share_of_tries": round(fake.limits.refused / max(1, len(seen)), 3),
+                    "wall_s": round(wall, 1), "questions_per_s_over_run": round(answered / wall, 2),
+                    "of_R_over_run": round(answered / wall / rate, 2),
+                    # from the first request to the last: the start-up of pytest (and of xdist's workers) left out
+                    "of_R_while_asking": round(answered / max(1e-9, seen[-1].at - seen[0].at) / rate, 2)
+                    if len(seen) > 1 else None}
+            report.unlink(missing_ok=True)
+    return out
+
+
+SECTIONS = {"overhead": overhead, "startup": startup, "throughput": throughput, "gemma": gemma, "resume": resume,
+            "ratelimit": ratelimit}
 
 
 def main(argv: list[str]) -> None:

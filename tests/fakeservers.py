@@ -8,6 +8,9 @@ and answers it like the real service would. Faults are scripted for the next req
         ...                       # the 1st request gets 429, the 2nd 500, then real answers
         fake.requests[-1].body    # what the client sent
 
+A fake made with `rate_limit=(R, B)` lets POSTs through a token bucket of R a second with a burst of B, as a
+service's rate limit does, and answers the others with the service's own 429 (`limits` counts both).
+
 A fake made with `go_away_after=n` answers exactly n POSTs and then goes away as a crashed
 server does: the next POST (counted under the fake's lock, whatever the thread scheduling) is not
 recorded, its connection is reset and the listening socket shut, so every later connection is
@@ -20,6 +23,7 @@ What differs between services (routes, reply shapes, error bodies) is data and a
 from __future__ import annotations
 
 import json
+import math
 import re
 import select
 import socket
@@ -70,6 +74,8 @@ class Recorded:
     headers: dict[str, str]  # names in lower case
     body: object  # parsed JSON, or None
     sent: int = 0  # body bytes the fake managed to send back
+    reply: object = None  # the JSON the fake answered with (tests recompute token totals from it)
+    at: float = 0.0  # time.monotonic() when it came
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,31 @@ def not_json() -> Fault:
     return Fault(200, b"<html><body><h1>Welcome to nginx!</h1></body></html>", (("Content-Type", "text/html"),))
 
 
+class Bucket:
+    """A service's request limit: R requests a second with a burst of B (a token bucket), as providers meter."""
+
+    def __init__(self, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.at = time.monotonic()
+        self.accepted = self.refused = 0
+
+    def take(self) -> float:
+        """0 when the request may pass (a token taken), else the seconds until the next token (under the fake's lock)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.accepted += 1
+            return 0.0
+        self.refused += 1
+        return (1 - self.tokens) / self.rate
+
+    def full_in(self) -> float:
+        return (self.burst - self.tokens) / self.rate
+
+
 # -- the server ---------------------------------------------------------------------
 
 
@@ -135,7 +166,9 @@ class FakeService:
     errors: dict[str, tuple[int, object]] = {}  # name -> (status, body template); "key" answers a bad key
 
     def __init__(self, answer: Callable[[str], str] | str = "A", *, require_key: str | None = None,
-                 models: tuple[str, ...] | None = None, go_away_after: int | None = None):
+                 models: tuple[str, ...] | None = None, go_away_after: int | None = None,
+                 rate_limit: tuple[float, int] | None = None):
+        self.limits = Bucket(*rate_limit) if rate_limit else None
         self.answer = always(answer) if isinstance(answer, str) else answer
         self.require_key = require_key
         self.models = models
@@ -250,7 +283,7 @@ class FakeService:
         except ValueError:
             body = None
         req = Recorded(h.command, parts.path, parse_qs(parts.query),
-                       {k.lower(): v for k, v in h.headers.items()}, body)
+                       {k.lower(): v for k, v in h.headers.items()}, body, at=time.monotonic())
         with self._recorded:
             self.requests.append(req)
             self._recorded.notify_all()
@@ -258,6 +291,11 @@ class FakeService:
             return self._send(h, req, *self._key_rejection(req))
         with self._lock:
             fault = self._faults.popleft() if self._faults else Fault()
+            wait = self.limits.take() if self.limits is not None and h.command == "POST" else 0.0
+            limit = self.limit_headers(wait) if self.limits is not None else ()
+        if wait:
+            code, body, headers = self.refusal(req, wait)
+            return self._send(h, req, code, body, headers + limit)
         if fault.hang and self._closing.wait(fault.hang):
             return
         if fault.cut:
@@ -269,7 +307,16 @@ class FakeService:
             code = code if fault.status == 200 else fault.status
         else:
             code, payload = fault.status, fault.body(req) if callable(fault.body) else fault.body
-        self._send(h, req, code, payload, fault.headers)
+        self._send(h, req, code, payload, fault.headers + limit)
+
+    def refusal(self, req: Recorded, wait: float) -> tuple[int, object, tuple]:
+        """The service's own 429 for a request over its rate limit; `wait`: seconds until it would pass."""
+        code, body = self.errors["rate_limited"]
+        return code, _fill(body, self, req), ()
+
+    def limit_headers(self, wait: float) -> tuple:
+        """Rate-limit headers the service sends with every reply (none by default; under the lock)."""
+        return ()
 
     def _key_rejection(self, req: Recorded) -> tuple[int, object]:
         code, body = self.errors["key"]
@@ -281,6 +328,8 @@ class FakeService:
         else:
             data, kind = json.dumps(payload, indent=2).encode(), "application/json"
         names = {k.lower() for k, _ in headers}
+        # recorded before the reply leaves: the client may read it (and a test look at it) before write returns
+        req.reply = payload if isinstance(payload, dict) else None
         try:
             h.send_response(code)
             if "content-type" not in names:
@@ -340,10 +389,52 @@ def _fill(body, fake: FakeService, req: Recorded):
 
 
 def _usage(prompt: str, text: str) -> tuple[int, int]:
+    """Known token counts: a token per 4 characters."""
     return max(1, len(prompt) // 4), max(1, len(text) // 4)
 
 
+def _cache_hit(prompt_tokens: int) -> int:
+    """The stand-ins' prompt cache holds the first half of every prompt: a known count, not a realistic one."""
+    return prompt_tokens // 2
+
+
+def openai_usage(flavour: str, prompt_tokens: int, completion_tokens: int, reasoning_tokens: int | None = None):
+    """`usage` as each OpenAI-compatible service sends it (and llama.cpp's `timings` beside it), or None."""
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+             "total_tokens": prompt_tokens + completion_tokens}
+    hit = _cache_hit(prompt_tokens)
+    if flavour == "openai":  # OpenAI always sends both details blocks
+        usage["prompt_tokens_details"] = {"cached_tokens": hit, "audio_tokens": 0}
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens or 0, "audio_tokens": 0,
+                                              "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}
+    elif flavour == "deepseek":
+        usage["prompt_tokens_details"] = {"cached_tokens": hit}
+        usage.update(prompt_cache_hit_tokens=hit, prompt_cache_miss_tokens=prompt_tokens - hit)
+        if reasoning_tokens is not None:  # the reasoner
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+    elif flavour == "llama":
+        usage["prompt_tokens_details"] = {"cached_tokens": hit}
+    return usage  # mistral, Ollama's /v1: the three counts only
+
+
+def llama_timings(prompt_tokens: int, completion_tokens: int) -> dict:
+    """llama-server's `timings` (as in tests/recorded/llama-server/): 2 ms a prompt token, 20 ms a new token."""
+    hit = _cache_hit(prompt_tokens)
+    prompt_n = prompt_tokens - hit
+    return {"cache_n": hit, "prompt_n": prompt_n, "prompt_ms": 2.0 * prompt_n, "prompt_per_token_ms": 2.0,
+            "prompt_per_second": 500.0, "predicted_n": completion_tokens, "predicted_ms": 20.0 * completion_tokens,
+            "predicted_per_token_ms": 20.0, "predicted_per_second": 50.0}
+
+
 # -- OpenAI-compatible services ---------------------------------------------------------
+
+
+def openai_duration(seconds: float) -> str:
+    """OpenAI's way of writing a reset time: 120ms, 1.5s, 6m0s."""
+    if seconds < 1:
+        return f"{max(1, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
 
 
 def _oai_error(message, kind, code, param=None):
@@ -373,9 +464,10 @@ OPENAI_ERRORS = {
 }
 
 FLAVOURS = {  # what differs between OpenAI-compatible services
-    "openai": dict(id=lambda: f"chatcmpl-{uuid.uuid4().hex[:29]}", fingerprint="fp_0ba0d124f1",
+    "openai": dict(name="openai", id=lambda: f"chatcmpl-{uuid.uuid4().hex[:29]}", fingerprint="fp_0ba0d124f1",
                    errors=OPENAI_ERRORS),
-    "deepseek": dict(id=lambda: str(uuid.uuid4()), fingerprint="fp_3a5770e1b4_prod0225", errors={
+    "deepseek": dict(name="deepseek", id=lambda: str(uuid.uuid4()), fingerprint="fp_3a5770e1b4_prod0225",
+                     errors={
         **OPENAI_ERRORS,
         "key": (401, _oai_error("Authentication Fails, Your api key: ****{key_tail} is invalid",
                                 "authentication_error", "invalid_request_error")),
@@ -384,7 +476,7 @@ FLAVOURS = {  # what differs between OpenAI-compatible services
         "rate_limited": (429, _oai_error("Rate Limit Reached", "rate_limit_error", "invalid_request_error")),
         "unavailable": (503, _oai_error("Server Overloaded", "server_error", "server_error")),
     }),
-    "mistral": dict(id=lambda: uuid.uuid4().hex, fingerprint=None, errors={
+    "mistral": dict(name="mistral", id=lambda: uuid.uuid4().hex, fingerprint=None, errors={
         **OPENAI_ERRORS,
         "key": (401, {"message": "Unauthorized", "request_id": "c61f2f15feca71626a990e3740f99245"}),
         "not_found": (400, {"object": "error", "message": "Invalid model: {model}", "type": "invalid_model",
@@ -392,7 +484,8 @@ FLAVOURS = {  # what differs between OpenAI-compatible services
         "rate_limited": (429, {"message": "Requests rate limit exceeded",
                                "request_id": "5d1e2c0a7a4b4f6e9a0c1b2d3e4f5a6b"}),
     }),
-    "llama": dict(id=lambda: f"chatcmpl-{uuid.uuid4().hex[:32]}", fingerprint="b5460-ee3a9fcf", errors={
+    "llama": dict(name="llama", id=lambda: f"chatcmpl-{uuid.uuid4().hex[:32]}", fingerprint="b5460-ee3a9fcf",
+                  errors={
         **OPENAI_ERRORS,
         "key": (401, {"error": {"code": 401, "message": "Invalid API Key", "type": "authentication_error"}}),
         "not_found": (404, {"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}),
@@ -408,27 +501,35 @@ def openai_chat_body(fake, req: Recorded, text: str, finish: str = "stop", reaso
     message = {"role": "assistant", "content": text}
     if reasoning is not None:
         message["reasoning_content"] = reasoning
+    # reasoning is billed as output: completion_tokens counts it, reasoning_tokens says how much of it
     prompt_tokens, completion_tokens = _usage(fake.prompt_of(req), text + (reasoning or ""))
-    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-             "total_tokens": prompt_tokens + completion_tokens}
-    if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": max(1, len(reasoning) // 4)}
+    reasoning_tokens = max(1, len(reasoning) // 4) if reasoning is not None else None
     body = {"id": flavour["id"](), "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-            "usage": usage}
+            "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}]}
+    _add_usage(body, fake, flavour, prompt_tokens, completion_tokens, reasoning_tokens)
     if flavour["fingerprint"]:
         body["system_fingerprint"] = flavour["fingerprint"]
     return body
+
+
+def _add_usage(body: dict, fake, flavour: dict, prompt_tokens: int, completion_tokens: int,
+               reasoning_tokens: int | None = None) -> None:
+    if not getattr(fake, "usage", True):  # a server (or a proxy) that reports no usage
+        return
+    body["usage"] = openai_usage(flavour["name"], prompt_tokens, completion_tokens, reasoning_tokens)
+    if flavour["name"] == "llama":
+        body["timings"] = llama_timings(prompt_tokens, completion_tokens)
 
 
 class OpenAIFake(FakeService):
     """OpenAI-compatible chat and completions, in the flavour of openai, deepseek, mistral or llama."""
 
     def __init__(self, flavour: str = "openai", answer="A", *, reasoning: Callable[[str], str] | None = None,
-                 **kw):
+                 usage: bool = True, **kw):
         self.flavour = FLAVOURS[flavour]
         self.errors = self.flavour["errors"]
         self.reasoning = reasoning  # a reasoning model: prompt -> its thoughts
+        self.usage = usage  # False: replies carry no `usage` (a server or proxy that reports none)
         super().__init__(answer, **kw)
 
     def prompt_of(self, req):
@@ -445,6 +546,19 @@ class OpenAIFake(FakeService):
 
     def empty(self) -> Fault:
         return Fault(200, lambda req: {**self.render(req, ""), "choices": []})
+
+    def refusal(self, req, wait):
+        code, body, _ = super().refusal(req, wait)
+        # OpenAI says when to come back (whole seconds); DeepSeek and Mistral say nothing
+        return code, body, (("retry-after", str(math.ceil(wait))),) if self.flavour["name"] == "openai" else ()
+
+    def limit_headers(self, wait):
+        if self.flavour["name"] != "openai":
+            return ()
+        bucket = self.limits  # the bucket's size is the limit; reset: until it is full again
+        return (("x-ratelimit-limit-requests", str(bucket.burst)),
+                ("x-ratelimit-remaining-requests", str(int(bucket.tokens))),
+                ("x-ratelimit-reset-requests", openai_duration(bucket.full_in())))
 
     def route(self, req):
         path = req.path.removeprefix("/v1")
@@ -465,13 +579,13 @@ class OpenAIFake(FakeService):
         top = {f" {x}": (-0.21 if x == chosen else -2.5 - i * 0.4) for i, x in enumerate("ABCD")}
         top.update({"\n": -4.1, " The": -4.6})
         prompt_tokens, _ = _usage(self.prompt_of(req), chosen)
-        return {"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion", "created": int(time.time()),
+        body = {"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion", "created": int(time.time()),
                 "model": (req.body or {}).get("model") or "default",
                 "choices": [{"text": f" {chosen}", "index": 0, "finish_reason": "length",
                              "logprobs": {"tokens": [f" {chosen}"], "text_offset": [len(self.prompt_of(req))],
-                                          "token_logprobs": [top[f" {chosen}"]], "top_logprobs": [top]}}],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 1,
-                          "total_tokens": prompt_tokens + 1}}
+                                          "token_logprobs": [top[f" {chosen}"]], "top_logprobs": [top]}}]}
+        _add_usage(body, self, self.flavour, prompt_tokens, 1)
+        return body
 
 
 # -- Ollama --------------------------------------------------------------------------------
@@ -505,11 +619,14 @@ class OllamaFake(FakeService):
         message = {"role": "assistant", "content": text}
         if thinking is not None:
             message["thinking"] = thinking
-        prompt_tokens, completion_tokens = _usage(self.prompt_of(req), text)
+        # known durations (nanoseconds): 2 ms a prompt token, 20 ms a generated one, 2 ms to load, 1 ms besides
+        prompt_tokens, completion_tokens = _usage(self.prompt_of(req), text + (thinking or ""))
+        prompt_ns, eval_ns, load_ns = prompt_tokens * 2_000_000, completion_tokens * 20_000_000, 2_000_000
         return {"model": body.get("model"), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()),
-                "message": message, "done_reason": finish, "done": True, "total_duration": 5191566416,
-                "load_duration": 2154458, "prompt_eval_count": prompt_tokens, "prompt_eval_duration": 383809000,
-                "eval_count": completion_tokens, "eval_duration": 4799921000}
+                "message": message, "done_reason": finish, "done": True,
+                "total_duration": prompt_ns + eval_ns + load_ns + 1_000_000, "load_duration": load_ns,
+                "prompt_eval_count": prompt_tokens, "prompt_eval_duration": prompt_ns,
+                "eval_count": completion_tokens, "eval_duration": eval_ns}
 
     def route(self, req):
         model = (req.body or {}).get("model")
@@ -526,7 +643,8 @@ class OllamaFake(FakeService):
             text = self.answer(self.prompt_of(req))
             if req.path == "/api/chat":
                 return 200, self.render(req, text)
-            body = openai_chat_body(self, req, text, flavour=dict(FLAVOURS["openai"], fingerprint="fp_ollama"))
+            body = openai_chat_body(self, req, text, flavour=dict(FLAVOURS["openai"], name="ollama",
+                                                                     fingerprint="fp_ollama"))
             return 200, body
         return 404, "404 page not found"
 
@@ -595,6 +713,15 @@ class GeminiFake(FakeService):
     def key_of(self, req):
         return req.headers.get("x-goog-api-key") or (req.query.get("key") or [None])[0]
 
+    def refusal(self, req, wait):
+        # Google names the wait in the body: a RetryInfo among the error's details, in whole seconds
+        return 429, _google_error(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your "
+                                  "plan and billing details.", [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                {"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                 "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{math.ceil(wait)}s"}]), ()
+
     def _key_rejection(self, req):
         name = "key" if self.key_of(req) else "no_key"
         return self.errors[name][0], _fill(self.errors[name][1], self, req)
@@ -632,11 +759,16 @@ class GeminiFake(FakeService):
 
     def _usage(self, req, text, thoughts):
         prompt_tokens, completion_tokens = _usage(self.prompt_of(req), text)
+        thought_tokens = max(1, len(thoughts) // 4) if thoughts else 0
         usage = {"promptTokenCount": prompt_tokens, "candidatesTokenCount": completion_tokens,
-                 "totalTokenCount": prompt_tokens + completion_tokens,
+                 "totalTokenCount": prompt_tokens + completion_tokens + thought_tokens,
                  "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}]}
+        hit = _cache_hit(prompt_tokens)
+        if hit:  # implicit caching: the count and its share per modality
+            usage["cachedContentTokenCount"] = hit
+            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": hit}]
         if thoughts:
-            usage["thoughtsTokenCount"] = max(1, len(thoughts) // 4)
+            usage["thoughtsTokenCount"] = thought_tokens
         return usage
 
     def route(self, req):

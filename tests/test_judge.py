@@ -10,6 +10,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pytest_mmlu.core.prices import money
 from pytest_mmlu.core.question import Question
 from pytest_mmlu.core.reply import Reply
 from pytest_mmlu.core.subjects import category_of
@@ -422,3 +423,29 @@ def test_a_real_judge_says_what_the_same_server_says_when_asked_directly(pyteste
         (tally["letter"], tally["none"], tally["fault"], 0)
     result.stdout.fnmatch_lines([f"judge: {len(REAL_ROWS)} replies the rules could not read: {tally['letter']} read "
                                  f"by the judge, {tally['none']} with no answer, {tally['fault']} judge faults"])
+
+
+def test_what_the_judge_cost_is_kept_and_priced(pytester, data, main, judge):
+    prices = pytester.path / "prices.toml"
+    prices.write_text('[openai."judge-1"]\ninput = 1.5\noutput = 6.0\n')
+    result = run(pytester, main, data, f"--mmlu-prices={prices}", judge=judge)
+    sent = {json.dumps(r.body["messages"]): r.reply["usage"] for r in posts(judge)}
+    assert len(sent) == UNREADABLE
+    judged = [q for q in result.report["questions"] if "judge" in q]
+    tokens_in = sum(u["prompt_tokens"] for u in sent.values())
+    tokens_out = sum(u["completion_tokens"] for u in sent.values())
+    cost = sum((u["prompt_tokens"] * 1.5 + u["completion_tokens"] * 6.0) / 1e6 for u in sent.values())
+    assert sum(q["judge_tokens_in"] for q in judged) == tokens_in
+    assert sum(q["judge_tokens_out"] for q in judged) == tokens_out
+    assert sum(q["judge_cost"] for q in judged) == pytest.approx(cost)
+    assert not any("cost" in q for q in result.report["questions"])  # the model (llama) has no price
+    usage = result.report["usage"]["judge"]
+    assert usage["replies"] == usage["requests"] == UNREADABLE
+    assert usage["cost"]["sum"] == pytest.approx(cost)
+    result.stdout.fnmatch_lines([f"usage: * the judge: {UNREADABLE} requests, tokens in {tokens_in:,} / out "
+                                 f"{tokens_out:,}", f"cost: the judge {money(cost)} (the model's replies have no price)"])
+    # from the cache: the same figures, no new request
+    again = run(pytester, main, data, f"--mmlu-prices={prices}", judge=judge)
+    assert len(posts(judge)) == UNREADABLE
+    assert again.report["usage"]["judge"]["requests"] == 0
+    assert again.report["usage"]["judge"]["cost"]["sum"] == pytest.approx(cost)

@@ -170,3 +170,17 @@ def test_chat_route_runs_in_process_and_a_base_model_is_told_no(pytester, tmp_pa
     assert base.ret == pytest.ExitCode.USAGE_ERROR
     base.stderr.fnmatch_lines(["*gemma-3-270m-q4_k_m.gguf has no chat template*--mmlu-prompt=harness*"])
     assert len(base.stderr.str().strip().splitlines()) == 1
+
+
+def test_usage_is_counted_in_process(backend, questions):
+    """Prompt tokens from the model's own tokenizer; the prefix the last prompt shared was reused (cached)."""
+    from pytest_mmlu.backends.llama_cpp import _load
+    llm, _ = _load(backend.path)
+    shots = questions[:5]
+    first, second = harness(questions[8], shots), harness(questions[9], shots)
+    tokens = len(llm.tokenize(second.text.encode(), add_bos=True, special=False))
+    backend.score(first, LETTERS)
+    usage = backend.score(second, LETTERS).usage
+    assert (usage.source, usage.tokens_in, usage.tokens_out) == ("counted in process", tokens, 0)
+    assert tokens // 2 < usage.tokens_cached < tokens  # the header and five shots came from the last pass
+    assert usage.tokens_reasoning is None and usage.server_seconds is None  # nothing to say: not reported

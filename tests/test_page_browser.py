@@ -79,7 +79,7 @@ def reports(hub_data, tmp_path_factory):
                                    f"--mmlu-model={GGUF}", "--mmlu-scoring=generate")
     with ChatLogprobsFake("openai", first) as fake:
         out["lp"] = plugin_run(folder, data, "lp", "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
-                               "--mmlu-scoring=logprobs", "--mmlu-prompt=letter")
+                               "--mmlu-scoring=logprobs", "--mmlu-prompt=letter", "--mmlu-price=0.15/0.60")
     return out
 
 
@@ -181,6 +181,15 @@ def test_one_question_whole_with_letter_probabilities(browser, reports, tmp_path
     assert expected.get_attribute("data-letter") == record["expected"] and "expected" in expected.text
     predicted = box.find_element(By.CSS_SELECTOR, f'ol.choices li[data-letter="{record["predicted"]}"]')
     assert "predicted" in predicted.text
+    # what it cost, as the service reported it and at the run's price
+    def fact(name):
+        return box.find_element(By.XPATH, f'.//dt[text()="{name}"]/following-sibling::dd[1]').text
+    assert fact("tokens") == (f"in {record['tokens_in']} ({record['tokens_cached']} cached) / out "
+                              f"{record['tokens_out']} ({record['tokens_reasoning']} reasoning) \u00b7 openai usage")
+    assert float(fact("cost").removeprefix("$")) == pytest.approx(record["cost"], rel=1e-3)
+    assert fact("time").startswith(f"{record['seconds']:.3f} s")
+    card = browser.find_element(By.CSS_SELECTOR, ".run").text
+    assert "cost: $" in card and f"usage: {rep['usage']['requests']} requests;" in card
     # the prompt as sent, its shot folded away until asked for
     box.find_element(By.CSS_SELECTOR, "details.prompt > summary").click()
     shots = box.find_element(By.CSS_SELECTOR, "details.shots")

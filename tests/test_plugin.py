@@ -219,7 +219,13 @@ def test_summary_is_the_same_with_and_without_xdist(pytester, llama_server, csv_
         lines = result.outlines
         start = next(i for i, line in enumerate(lines) if "MMLU results" in line)
         end = next(i for i, line in enumerate(lines) if "short test summary" in line)
-        return [line for line in lines[start + 1:end] if not line.startswith("report written")]
+        return [line for line in lines[start + 1:end] if not line.startswith(("report written", "usage: "))]
+
+    def tokens(result):
+        """The usage line's token figures: the same for the same replies; its time and requests differ by run
+        (the second run's replies come from the cache, with the figures they were first asked with)."""
+        line = next(line for line in result.outlines if line.startswith("usage: "))
+        return next(part for part in line.split("; ") if part.startswith("tokens "))
 
     a, b = (json.loads((pytester.path / n).read_text()) for n in ("a.json", "b.json"))
     by_node = lambda report: sorted(report["questions"], key=lambda q: q["nodeid"])  # noqa: E731
@@ -232,6 +238,7 @@ def test_summary_is_the_same_with_and_without_xdist(pytester, llama_server, csv_
     flipped = assert_runs_agree(by_node(a), by_node(b))
     # a near-tie may flip between the two runs' forward passes: every other question counts alike
     assert tallies(a["questions"], flipped) == tallies(b["questions"], flipped)
+    assert tokens(one) == tokens(two)
     if not flipped:
         assert block(one) == block(two)
         assert a["subjects"] == b["subjects"] and a["overall"] == b["overall"]

@@ -6,12 +6,15 @@ the question is counted as unparsed and the reason is kept for the report.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..core.errors import BackendError, BadReply, KeyRejected, Unreachable
 from ..core.prompt import Prompt
 from ..core.reply import Reply
 from .base import Backend
 from .letters import read_letters
 from .transport import Transport
+from .usage import gemini_usage
 
 WITHHELD = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 # Gemini answers a bad key with 400 INVALID_ARGUMENT, not 401
@@ -64,14 +67,15 @@ class Gemini(Backend):
                            f"log-probabilities?")
         steps, chosen = result.get("topCandidates") or [], result.get("chosenCandidates") or []
         if not steps:
-            return Reply(text=reply.text, first_token="", note="the model generated no token")
+            return Reply(text=reply.text, first_token="", note="the model generated no token", usage=reply.usage)
         top = steps[0].get("candidates") if isinstance(steps[0], dict) else None
         if not isinstance(top, list) or not all(isinstance(c, dict) and "token" in c for c in top):
             raise BadReply(f"reply from {self._url()} has logprobsResult of an unknown shape")
         first = chosen[0].get("token") if chosen and isinstance(chosen[0], dict) else None
         reading = read_letters(((c["token"], c.get("logProbability", float("-inf"))) for c in top), letters,
                                first_token=first, k=TOP_K)
-        return Reply(text=reply.text, logprobs=reading.scores, first_token=reading.first_token, note=reading.note)
+        return Reply(text=reply.text, logprobs=reading.scores, first_token=reading.first_token, note=reading.note,
+                     usage=reply.usage)
 
     def check_logprobs(self) -> None:
         """At start: one tiny request, so a model that refuses log-probabilities stops the run once."""
@@ -94,6 +98,10 @@ class Gemini(Backend):
         return exc
 
     def _reply(self, data) -> Reply:
+        """The reply's text (or why there is none) and its usageMetadata."""
+        return dataclasses.replace(self._read(data), usage=gemini_usage(data))
+
+    def _read(self, data) -> Reply:
         if not isinstance(data, dict) or not {"candidates", "promptFeedback", "usageMetadata"} & data.keys():
             raise BadReply(f"reply from {self._url()} is not a generateContent reply")
         blocked = (data.get("promptFeedback") or {}).get("blockReason")

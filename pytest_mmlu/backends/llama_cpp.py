@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core.errors import BackendError
 from ..core.prompt import Prompt
 from ..core.question import ALL_LETTERS
-from ..core.reply import Reply
+from ..core.reply import Reply, Usage
 from .base import Backend
 from .letters import read_letters, spelled
 
@@ -66,9 +66,13 @@ def _unload_all() -> None:
         _unload(path)
 
 
+IN_PROCESS = "counted in process"
+
+
 def _next_token_logprobs(llm, tokens: list[int]):
     """One forward pass, reusing the evaluated prefix the last prompt shares with this one (a subject's
-    header and shots); the log-softmax of the next token. Call with the model's lock held."""
+    header and shots); the log-softmax of the next token, and how many prompt tokens were reused. Call with the
+    model's lock held."""
     import numpy as np
     from llama_cpp import llama_get_logits_ith
 
@@ -80,12 +84,17 @@ def _next_token_logprobs(llm, tokens: list[int]):
         if a != b:
             break
         common += 1
-    llm.n_tokens = min(common, len(tokens) - 1)  # eval() drops KV entries beyond n_tokens itself
+    llm.n_tokens = reused = min(common, len(tokens) - 1)  # eval() drops KV entries beyond n_tokens itself
     llm.eval(tokens[llm.n_tokens:])
     # Llama.scores holds zeros without logits_all: read the last position directly
     logits = np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(llm.n_vocab(),)).astype(np.float64)
     top = float(logits.max())
-    return logits - (top + math.log(float(np.exp(logits - top).sum())))
+    return logits - (top + math.log(float(np.exp(logits - top).sum()))), reused
+
+
+def _scored(tokens: list[int], reused: int) -> Usage:
+    """One forward pass over the prompt: no token generated; the prefix kept from the last prompt is cached."""
+    return Usage(IN_PROCESS, tokens_in=len(tokens), tokens_out=0, tokens_cached=reused)
 
 
 def _piece(llm, token: int) -> str:
@@ -186,9 +195,10 @@ class LlamaCpp(Backend):
         llm, lock = _load(self._path())
         with lock:
             tokens = llm.tokenize(prompt.text.encode(), add_bos=True, special=False)
-            logprobs = _next_token_logprobs(llm, tokens)
+            logprobs, reused = _next_token_logprobs(llm, tokens)
             ids = self._letters(llm, letters)
-        return Reply(logprobs={letter: float(logprobs[i]) for letter, i in ids.items()})
+        return Reply(logprobs={letter: float(logprobs[i]) for letter, i in ids.items()},
+                     usage=_scored(tokens, reused))
 
     def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         """The first token of the reply inside the model's chat template. Every spelling of a letter in the
@@ -196,7 +206,7 @@ class LlamaCpp(Backend):
         llm, lock = _load(self._path())
         with lock:
             tokens = _chat_tokens(llm, list(prompt.messages))
-            logprobs = _next_token_logprobs(llm, tokens)
+            logprobs, reused = _next_token_logprobs(llm, tokens)
             spellings = _letter_spellings(llm)
             first = int(logprobs.argmax())
             first_text = _piece(llm, first)
@@ -204,7 +214,8 @@ class LlamaCpp(Backend):
         if first not in {i for i, _ in spellings}:
             pairs.append((first_text, float(logprobs[first])))
         reading = read_letters(pairs, letters, first_token=first_text)
-        return Reply(logprobs=reading.scores, first_token=reading.first_token, note=reading.note)
+        return Reply(logprobs=reading.scores, first_token=reading.first_token, note=reading.note,
+                     usage=_scored(tokens, reused))
 
     def generate(self, prompt: Prompt, max_tokens: int, temperature: float) -> Reply:
         llm, lock = _load(self._path())
@@ -212,7 +223,9 @@ class LlamaCpp(Backend):
             out = llm.create_chat_completion(messages=list(prompt.messages), max_tokens=max_tokens,
                                              temperature=temperature)
         choice = out["choices"][0]
-        return Reply(text=choice["message"].get("content") or "", truncated=choice.get("finish_reason") == "length")
+        counts = out.get("usage") or {}  # llama-cpp-python's own token counts
+        return Reply(text=choice["message"].get("content") or "", truncated=choice.get("finish_reason") == "length",
+                     usage=Usage(IN_PROCESS, counts.get("prompt_tokens"), counts.get("completion_tokens")))
 
     def close(self) -> None:
         if self.path is not None:

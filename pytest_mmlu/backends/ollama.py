@@ -12,6 +12,7 @@ from ..core.reply import Reply
 from .base import Backend
 from .letters import read_letters
 from .transport import Transport
+from .usage import ollama_usage
 
 TOP_K = 20  # Ollama's maximum
 LOGPROBS_SINCE = "0.12.11"
@@ -47,7 +48,7 @@ class OllamaChat(Backend):
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
             raise BadReply(f"reply from {self.base_url}/api/chat has no message.content")
         return Reply(text=message["content"], reasoning=message.get("thinking") or None,
-                     truncated=data.get("done_reason") == "length")
+                     truncated=data.get("done_reason") == "length", usage=ollama_usage(data))
 
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         raise BackendError("Ollama gives log-probabilities on its chat route only: use --mmlu-prompt=letter "
@@ -64,7 +65,7 @@ class OllamaChat(Backend):
             raise BadReply(f"reply from {self.base_url}/api/chat has logprobs of an unknown shape")
         message = data.get("message") if isinstance(data.get("message"), dict) else {}
         if not entries:
-            return Reply(first_token="", note="the model generated no token")
+            return Reply(first_token="", note="the model generated no token", usage=ollama_usage(data))
         first = entries[0]
         top = first.get("top_logprobs") or []
         if not isinstance(top, list) or not all(isinstance(e, dict) and "token" in e for e in top):
@@ -72,7 +73,7 @@ class OllamaChat(Backend):
         reading = read_letters(((e["token"], e.get("logprob", float("-inf"))) for e in top), letters,
                                first_token=first.get("token"), k=TOP_K)
         return Reply(text=str(message.get("content") or ""), logprobs=reading.scores,
-                     first_token=reading.first_token, note=reading.note)
+                     first_token=reading.first_token, note=reading.note, usage=ollama_usage(data))
 
     def check_logprobs(self) -> None:
         """At start: one tiny request, so an Ollama too old for log-probabilities stops the run once."""

@@ -15,6 +15,7 @@ from ..core.reply import Reply
 from .base import Backend
 from .letters import read_letters
 from .transport import Transport
+from .usage import openai_usage
 
 TOP_K = 20  # the most OpenAI, DeepSeek and vLLM (by default) give
 
@@ -86,7 +87,7 @@ class OpenAIChat(Backend):
         content = message.get("content") or ""
         return Reply(text=content if isinstance(content, str) else str(content),
                      reasoning=reasoning or None,
-                     truncated=choice.get("finish_reason") == "length")
+                     truncated=choice.get("finish_reason") == "length", usage=openai_usage(data))
 
     def score(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         payload = {"prompt": prompt.text, "max_tokens": 1, "temperature": 0,
@@ -96,7 +97,8 @@ class OpenAIChat(Backend):
         # the continuation ' A', exactly as lm-evaluation-harness scores it
         found = {letter: top[f" {letter}"] for letter in letters if f" {letter}" in top}
         return Reply(text=(data["choices"][0].get("text") or ""), logprobs=found,
-                     note=None if found else "no choice letter among the top 20 next tokens")
+                     note=None if found else "no choice letter among the top 20 next tokens",
+                     usage=openai_usage(data))
 
     def score_chat(self, prompt: Prompt, letters: tuple[str, ...]) -> Reply:
         payload = {"messages": list(prompt.messages), "max_tokens": 1, "temperature": 0,
@@ -109,7 +111,7 @@ class OpenAIChat(Backend):
             raise BadReply(f"reply from {self.base_url} has no logprobs.content; does this server give "
                            f"log-probabilities on its chat route?")
         if not content:  # the model stopped at once: no token, nothing to read
-            return Reply(first_token="", note="the model generated no token")
+            return Reply(first_token="", note="the model generated no token", usage=openai_usage(data))
         first = content[0] if isinstance(content[0], dict) else {}
         top = first.get("top_logprobs")
         if not isinstance(top, list) or not all(isinstance(e, dict) and "token" in e for e in top):
@@ -118,7 +120,7 @@ class OpenAIChat(Backend):
                                first_token=first.get("token"), k=TOP_K)
         message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
         return Reply(text=str(message.get("content") or ""), logprobs=reading.scores,
-                     first_token=reading.first_token, note=reading.note)
+                     first_token=reading.first_token, note=reading.note, usage=openai_usage(data))
 
     def check_logprobs(self) -> None:
         """At start: one tiny request, so a model that refuses chat log-probabilities stops the run once."""

@@ -1,7 +1,9 @@
 """HTTP for the backends: timeouts, bounded retries with capped backoff, honest errors.
 
 Retries are urllib3's: exponential backoff with a cap, `Retry-After` honoured
-(but never beyond the cap), no retry for 4xx other than 408/429.
+(but never beyond the cap), no retry for 4xx other than 408/429. A refusal for the
+rate (429) is retried here instead, so that the endpoint's `Pacer` learns of it and
+slows the requests that follow; it waits what the service names, else the backoff.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from typing import Mapping
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,13 +24,15 @@ from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ..core.errors import BackendError, BackendTimeout, BadReply, KeyRejected, RateLimited, Unreachable
+from .pacing import Pacer, hold_for, wait_named
 
 __all__ = ["BACKOFF_CAP", "MAX_REPLY_BYTES", "RETRY_STATUS", "BackendTimeout", "RateLimited", "Transport",
            "connect_error"]
 
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})  # 429: retried here, paced (see _request)
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 BACKOFF_CAP = 30.0
+REFUSALS_CAP = 10  # refusals for the rate one request may meet, in (--mmlu-retries + 1)s, others answered or not
 
 
 class _CappedRetry(Retry):
@@ -35,6 +40,10 @@ class _CappedRetry(Retry):
     def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.backoff_max)
+
+    # a refusal for the rate comes back to Transport._request (which tells the pacer), Retry-After or not
+    def is_retry(self, method, status_code, has_retry_after=False):
+        return status_code != 429 and super().is_retry(method, status_code, has_retry_after)
 
 
 def _retry(retries: int, backoff: float) -> Retry:
@@ -44,7 +53,7 @@ def _retry(retries: int, backoff: float) -> Retry:
         read=retries,
         status=retries,
         other=retries,
-        status_forcelist=RETRY_STATUS,
+        status_forcelist=RETRY_STATUS - {429},
         allowed_methods=None,  # our POSTs are safe to repeat
         backoff_factor=backoff,
         backoff_max=BACKOFF_CAP,
@@ -56,13 +65,14 @@ def _retry(retries: int, backoff: float) -> Retry:
 class Transport:
     def __init__(self, *, timeout: float, retries: int, headers: dict | None = None,
                  secrets: tuple[str, ...] = (), backoff: float = 0.5,
-                 max_bytes: int = MAX_REPLY_BYTES):
+                 max_bytes: int = MAX_REPLY_BYTES, pacer: Pacer | None = None):
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.headers = dict(headers or {})
         self.secrets = tuple(s for s in secrets if s)
         self.max_bytes = max_bytes
+        self.pacer = pacer or Pacer()  # shared by the transports of one endpoint (one key)
         self._local = threading.local()
         # the environment is read once, here: request threads must not iterate os.environ while
         # pytest's main thread sets and deletes PYTEST_CURRENT_TEST (a KeyError mid-request)
@@ -104,17 +114,41 @@ class Transport:
         return self._request("GET", url, None)
 
     def _request(self, method: str, url: str, payload: dict | None) -> dict:
-        # urllib3 retries what fails before the reply starts; a reply cut mid-body is retried here
-        for attempt in range(self.retries + 1):
+        # urllib3 retries what fails before the reply starts; a reply cut mid-body, and a refusal for the rate,
+        # are retried here
+        cuts = refusals = in_a_row = 0
+        answered = self.pacer.answered
+        while True:
+            started = self.pacer.start()
             try:
-                return self._once(method, url, payload)
+                data, headers = self._once(method, url, payload)
             except _CutOff as cut:
-                if attempt == self.retries:
+                if cuts == self.retries:
                     raise BackendError(self.redact(f"connection to {url} broke while reading the reply ({cut})"))
-                time.sleep(min(self.backoff * 2 ** attempt, BACKOFF_CAP))
-        raise AssertionError("unreachable")
+                time.sleep(min(self.backoff * 2 ** cuts, BACKOFF_CAP))
+                cuts += 1
+                continue
+            except _Refused as refused:
+                named = None if refused.wait is None else min(refused.wait, BACKOFF_CAP)
+                self.pacer.refused(started, None if refused.hold is None else min(refused.hold, BACKOFF_CAP))
+                # refusals while other requests are answered are the rate, met by the pace: only refusals in a
+                # row with nothing answered in between count, twice --mmlu-retries of them (the pace serialises
+                # the requests a storm refuses, so one request meets more of it than it would alone); and all of
+                # them against a cap
+                if self.pacer.answered > answered:
+                    in_a_row, answered = 0, self.pacer.answered
+                if in_a_row == 2 * self.retries or refusals == REFUSALS_CAP * (self.retries + 1):
+                    raise RateLimited(f"rate limited by {url} (HTTP 429) after {refusals + 1} tries"
+                                      + ("" if in_a_row == 2 * self.retries else ", others answered meanwhile")
+                                      ) from None
+                time.sleep(min(named if named is not None else self.backoff * 2 ** in_a_row, BACKOFF_CAP))
+                refusals += 1
+                in_a_row += 1
+                continue
+            self.pacer.accepted(started, headers)
+            return data
 
-    def _once(self, method: str, url: str, payload: dict | None) -> dict:
+    def _once(self, method: str, url: str, payload: dict | None) -> tuple[dict, Mapping[str, str]]:
         try:
             response = self._session().request(method, url, json=payload, timeout=self.timeout, stream=True,
                                                proxies=self._proxies_for(url))
@@ -137,12 +171,15 @@ class Transport:
         status = response.status_code
         if status in (401, 403):
             raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_message(body))}")
+        if status == 429 and _quota_gone(body):
+            raise KeyRejected(f"HTTP 429 from {url}: {self.redact(_message(body))}")
         if status == 429:
-            raise RateLimited(f"rate limited by {url} (HTTP 429) after {self.retries + 1} tries")
+            wait = wait_named(response.headers, _json_or_none(body))
+            raise _Refused(wait, hold_for(response.headers, wait))
         if status >= 400:
             raise BackendError(f"HTTP {status} from {url}: {self.redact(_message(body))}")
         try:
-            return json.loads(body)
+            return json.loads(body), response.headers
         except ValueError:
             raise BadReply(f"reply from {url} is not JSON: {self.redact(_snippet(body))!r}") from None
 
@@ -177,6 +214,28 @@ def connect_error(url: str, timeout: float) -> str | None:
 
 class _CutOff(Exception):
     pass
+
+
+class _Refused(Exception):
+    """HTTP 429: `wait`, the seconds the service asked for, or None."""
+
+    def __init__(self, wait: float | None, hold: float | None):
+        super().__init__(wait)
+        self.wait, self.hold = wait, hold  # this request's wait; every request's
+
+
+def _quota_gone(body: bytes) -> bool:
+    """OpenAI's 429 for a key out of credit: no wait will help (`insufficient_quota`)."""
+    data = _json_or_none(body)
+    error = data.get("error") if isinstance(data, dict) else None
+    return isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type"))
+
+
+def _json_or_none(body: bytes):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _is_refused(exc: Exception) -> bool:

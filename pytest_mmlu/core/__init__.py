@@ -16,7 +16,8 @@ from .errors import (
 )
 from .prompt import Prompt
 from .question import ALL_LETTERS, LETTERS, Question
-from .reply import Reply
+from .reply import Reply, Usage
 
 __all__ = ["ALL_LETTERS", "LETTERS", "BackendError", "BadReply", "CannotReach", "DatasetError", "KeyRejected",
-           "MMLUError", "NotCached", "Prompt", "Question", "Reply", "RunStop", "SetupError", "Unreachable"]
+           "MMLUError", "NotCached", "Prompt", "Question", "Reply", "RunStop", "SetupError", "Unreachable",
+           "Usage"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 KEY = "key"  # RunStop kind: the service rejected the API key
 GONE = "gone"  # RunStop kind: every server stopped answering
+BUDGET = "budget"  # RunStop kind: the run spent its --mmlu-budget
 
 
 class MMLUError(Exception):
@@ -112,6 +113,8 @@ class RateLimited(BackendError):
 def headline(kind: str, backend: str, where: str, reason: str) -> str:
     if kind == KEY:
         return f"key rejected for {backend} ({reason})"
+    if kind == BUDGET:
+        return f"the budget was spent ({reason})"
     return f"the {backend} backend at {where} went away ({reason})"
 
 
@@ -137,8 +140,9 @@ def one_line(exc: BaseException) -> str:
     """What happened, where, and what to do: one line for failure text, summaries, JUnit and the report."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     if isinstance(exc, RunStop):
-        hint = "fix the key, then run the same command again" if exc.kind == KEY else \
-            "start the server, then run the same command again"
+        hint = {KEY: "fix the key, then run the same command again",
+                BUDGET: "run the same command again (with a larger --mmlu-budget) to ask the rest"}.get(
+            exc.kind, "start the server, then run the same command again")
     elif isinstance(exc, KeyRejected):
         hint = "check the API key"
     elif isinstance(exc, Unreachable):

@@ -7,13 +7,19 @@ reply cache, asking with failover to the other servers, the request threads, and
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..backends import Backend, Service, auth_headers, make_backend, needs_key
 from ..backends.keys import find_key
+from ..backends.pacing import Pacer
 from ..backends.transport import Transport, connect_error
 from ..core.errors import GONE, KEY, BackendError, CannotReach, KeyRejected, RunStop, SetupError, Unreachable
 from ..core.reply import Reply
@@ -41,6 +47,7 @@ class EndpointState:
 
     model_id: str | None = None
     slots: tuple[int | None, ...] = ()
+    pace_file: str | None = None  # where the processes share one pace (backends.pacing), made by the controller
 
 
 class Endpoint:
@@ -71,6 +78,8 @@ class Endpoint:
         self._backends: list[Backend] | None = None
         self._ident: dict | None = None
         self._prefetcher: Prefetcher | None = None
+        self.pacer = Pacer()  # the pace of this endpoint's requests: its servers share one key's rate limit
+        self._pace_file: str | None = None  # made by state() on the xdist controller; removed by stop()
         self._lock = threading.RLock()  # request threads share the failover state
 
     @property
@@ -87,7 +96,7 @@ class Endpoint:
                     self._backends = [
                         make_backend(self.service, url, self.model,
                                      Transport(timeout=self.timeout, retries=self.retries, headers=headers,
-                                               secrets=(self.key,) if self.key else ()))
+                                               secrets=(self.key,) if self.key else (), pacer=self.pacer))
                         for url in self.urls or (None,)]
                 except ImportError as exc:
                     raise SetupError(f"{self.what} needs {exc.name}: "
@@ -136,10 +145,18 @@ class Endpoint:
         return None
 
     def state(self) -> EndpointState:
-        return EndpointState(self.model_id, tuple(self.slots))
+        """For the xdist workers; from now on the pace is shared with them through a file (removed by stop())."""
+        with self._lock:
+            if self.pacer.shared is None and self._pace_file is None:
+                fd, self._pace_file = tempfile.mkstemp(prefix="pytest-mmlu-pace-")
+                os.close(fd)
+                self.pacer.shared = self._pace_file
+        return EndpointState(self.model_id, tuple(self.slots), self.pacer.shared)
 
     def take_state(self, state: EndpointState) -> None:
         self.model_id, self.slots = state.model_id, list(state.slots)
+        if state.pace_file and os.path.exists(state.pace_file):
+            self.pacer.shared = state.pace_file
 
     def per_server(self) -> list[int]:
         """Requests in flight per server from this process: the override, else the server's slots."""
@@ -188,7 +205,12 @@ class Endpoint:
                     index = next(i for i in range(len(servers)) if i not in self._gone)
                     backend = servers[index]
             try:
+                started = time.perf_counter()
+                self.pacer.refusals_here()  # from zero: what this request meets
                 reply = call(backend)
+                # the time of the request that answered: its transport retries included, a failed server's not
+                reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - started, 6),
+                                            refusals=self.pacer.refusals_here())
                 break
             except KeyRejected as exc:
                 with self._lock:
@@ -209,6 +231,13 @@ class Endpoint:
         if self.cache is not None:
             self.cache.put(key, reply.to_json())
         return reply
+
+    def stop_asking(self, stop: RunStop) -> None:
+        """Ask nothing more (the budget was spent): requests not started raise `stop`; those in flight finish."""
+        with self._lock:
+            if not self.stopped:
+                self.stopped = stop
+                self._cause = stop
 
     def _where(self, index: int) -> str:
         return self.backends()[index].base_url or "in process"
@@ -235,3 +264,8 @@ class Endpoint:
             self._prefetcher.stop()
         for backend in self._backends or ():
             backend.close()
+        self.pacer.close()
+        if self._pace_file is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._pace_file)
+            self._pace_file = None

@@ -13,13 +13,15 @@ from pathlib import Path
 
 from .. import prompts
 from ..backends import SERVICES, Backend
-from ..core.errors import CannotReach, NotCached, UnknownSubject
+from ..core.errors import CannotReach, NotCached, SetupError, UnknownSubject
+from ..core.prices import Price, price_for, read_prices
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
 from ..core.subjects import resolve_selection
 from ..data import open_source, sample
 from ..scoring.judge import Reading
+from .budget import Spending
 from .cache import ReplyCache, cache_key
 from .endpoint import MODEL, Endpoint
 from .handoff import Handoff
@@ -52,10 +54,41 @@ class Evaluation:
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
         self._for_judge: dict[str, tuple[int, Question]] = {}  # reply key -> the question it answers
         self._prompts: dict[tuple, Prompt] = {}  # questions submitted -> their prompt, until their record takes it
+        self.prices = read_prices(settings.prices) if settings.prices else {}
+        self.spending: Spending | None = None  # with --mmlu-budget, from start_spending()
+        self.model_price: Price | None = None  # the run model's price, once the model is known (start_spending)
+        self.judge_price: Price | None = None  # the judge's, from the price file
 
     @property
     def service(self):
         return self.model.service
+
+    # -- money ----------------------------------------------------------------------------------------------
+    def price(self) -> Price | None:
+        """The run model's price: --mmlu-price, else the price file's entry for the model as asked or served."""
+        if self.settings.price is not None:
+            return self.settings.price
+        return price_for(self.prices, self.service.name, self.settings.model or self.model.model,
+                         self.model.model_id)
+
+    def price_of_judge(self) -> Price | None:
+        if self.judge is None:
+            return None
+        ep = self.judge.endpoint
+        return price_for(self.prices, ep.service.name, self.settings.judge_model or ep.model, ep.model_id)
+
+    def start_spending(self) -> None:
+        """With --mmlu-budget: the account of this process (each xdist worker keeps 1/N of the budget)."""
+        price = self.model_price = self.price()
+        self.judge_price = self.price_of_judge()
+        budget = self.settings.budget
+        if budget is None:
+            return
+        if budget.money and price is None:
+            raise SetupError(f"--mmlu-budget {budget.describe()} needs the price of {self.service.name} "
+                             f"{self.settings.model or self.model.model or 'model'}: --mmlu-price IN/OUT, or "
+                             f"--mmlu-prices with an entry for it")
+        self.spending = Spending(budget, price, self.service.name, self.model.workers[0])
 
     # -- data ---------------------------------------------------------------------------------------------
     def subjects(self) -> list[str]:
@@ -128,6 +161,7 @@ class Evaluation:
         if self.offline:
             self.go_offline()
             self.offline_note = "offline (--mmlu-offline): cached replies only, the backend is not contacted"
+            self.model_price, self.judge_price = self.price(), self.price_of_judge()
             if self.service.served_model_id and self.model.model_id is None:
                 self.offline_note += ("; no model id of a past run at this address is stored in the cache, "
                                       "so no reply can match")
@@ -140,6 +174,7 @@ class Evaluation:
                 raise
             reason = str(exc).split("; is the server")[0]
             self.offline_note = f"{reason}; every selected question has a cached reply: scoring from the cache"
+        self.start_spending()
 
     def go_offline(self) -> None:
         """From now on replies come only from the cache; the served model id is the one stored with it."""
@@ -162,6 +197,9 @@ class Evaluation:
             self.judge.endpoint.take_state(handoff.judge)
         if handoff.offline:
             self.go_offline()
+            self.model_price, self.judge_price = self.price(), self.price_of_judge()
+        else:
+            self.start_spending()
 
     # -- answering ------------------------------------------------------------------------------------------
     def prompt(self, question: Question) -> Prompt:
@@ -221,6 +259,10 @@ class Evaluation:
         """In a request thread: ask (with failover), store; an unreadable reply goes to the judge at once."""
         key, prompt, letters = task
         reply = self.model.ask(lane, key, lambda backend: self.plan.ask(backend, prompt, letters))
+        if self.spending is not None:
+            stop = self.spending.add(reply)
+            if stop is not None:
+                self.model.stop_asking(stop)
         if self.judge is not None and key in self._for_judge:
             self.judge.submit(*self._for_judge.pop(key), reply)
         return reply

@@ -23,5 +23,6 @@ class Handoff:
     @classmethod
     def from_json(cls, data: dict) -> "Handoff":
         def state(raw):
-            return None if raw is None else EndpointState(raw.get("model_id"), tuple(raw.get("slots") or ()))
+            return None if raw is None else EndpointState(raw.get("model_id"), tuple(raw.get("slots") or ()),
+                                                          raw.get("pace_file"))
         return cls(state(data["model"]), state(data.get("judge")), bool(data.get("offline")))

@@ -7,6 +7,7 @@ judge is asked and how its answer is read lives in scoring/judge.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -106,12 +107,12 @@ class Judge:
         """In a request thread: the cache, else the judge; its raw reply is stored, its reading is not."""
         key, messages, letters = task
         hit = self.endpoint.cached(key)
-        if hit is not None:
+        if hit is not None:  # a cached reply keeps what its request cost
             reading = read_judgement(hit, letters)
-            return Reading(reading.outcome, reading.letter, reading.detail, reading.reply, cached=True)
+            return dataclasses.replace(reading, cached=True, usage=hit.usage)
         prompt = Prompt(text=messages[-1]["content"], messages=messages)
         reply = self.endpoint.ask(lane, key, lambda backend: backend.generate(prompt, self.max_tokens, 0.0))
-        return read_judgement(reply, letters)
+        return dataclasses.replace(read_judgement(reply, letters), usage=reply.usage)
 
     def stop(self) -> None:
         self.endpoint.stop()

@@ -40,6 +40,9 @@ class Settings:
     judge_base_url: str | None = None
     language: str | None = None
     redux: str | None = None
+    prices: str | None = None
+    price: object = None  # core.prices.Price from --mmlu-price
+    budget: object = None  # core.prices.Budget
 
     @property
     def active(self) -> bool:

@@ -92,7 +92,8 @@ class QuestionItem(pytest.Item):
             self._keep(error_record(self.nodeid, self.question, one_line(exc), fault,
                                     self.evaluation.asked_prompt(self.question)))
             if isinstance(exc, RunStop):  # nothing more can be answered: stop after this item
-                self.session.shouldstop = f"mmlu: {'key rejected' if exc.kind == 'key' else 'backend went away'}"
+                self.session.shouldstop = "mmlu: " + {"key": "key rejected", "budget": "budget spent"}.get(
+                    exc.kind, "backend went away")
             raise
         except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
             self._keep(error_record(self.nodeid, self.question, f"internal error: {one_line(exc)}"))
@@ -105,7 +106,8 @@ class QuestionItem(pytest.Item):
             self.verdict = reading.applied(self.verdict)
         first_is_letter = letter_of(self.reply.first_token, self.question.letters) is not None
         self._keep(answer_record(self.nodeid, self.question, self.verdict, self.reply, self.cached, reading,
-                                 first_is_letter, self.evaluation.asked_prompt(self.question)))
+                                 first_is_letter, self.evaluation.asked_prompt(self.question),
+                                 self.evaluation.model_price, self.evaluation.judge_price))
         if self.record["outcome"] != "passed":
             raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from ..backends import SERVICES, default_base_url, normalise_url
+from ..core.prices import parse_budget, parse_price
 from ..engine.settings import Settings
 from ..prompts import FORMATS
 from ..report import gates as gates_mod
@@ -46,6 +47,16 @@ def _positive_float(what: str, allow_zero: bool = False):
             raise argparse.ArgumentTypeError(f"{what} must be a finite number, not {text}")
         return value
     return parse
+
+
+def _as_argparse(parse):
+    """A parser of core's that raises ValueError, as argparse wants it."""
+    def typed(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return typed
 
 
 def _choice(options, what: str):
@@ -150,6 +161,13 @@ OPTIONS = (
            metavar="URL"),
     Option("language", "the locale of a multilingual dataset (MMMLU ES_LA, JA_JP, ...; "
            "Global-MMLU es, ja, ...)", metavar="CODE"),
+    Option("prices", "a price file (TOML or JSON): backend -> model -> input, output, cached_input in dollars "
+           "per million tokens; costs in the summary, report and comparisons", metavar="PATH"),
+    Option("price", "prices for the run's model: IN/OUT (or IN/OUT/CACHED_IN) dollars per million tokens, "
+           "as 0.27/1.10", _as_argparse(parse_price), metavar="IN/OUT"),
+    Option("budget", "stop asking new questions once the run has spent this much: tokens (2M, 500k) or "
+           "dollars ($5, with prices); what was answered is kept and scored", _as_argparse(parse_budget),
+           metavar="TOKENS|$AMOUNT"),
     Option("redux", "MMLU-Redux annotations (hub id or local folder/file) matched to the questions "
            "of a plain MMLU run: accuracy with and without the known-bad questions", metavar="PATH_OR_ID"),
 )

@@ -116,7 +116,8 @@ class Outcome:
         if self.redux:  # known-bad questions of a plain MMLU run, matched at start
             for r in records:
                 r.setdefault("error_type", self.redux[0].get((r["subject"], r["index"])))
-        self.summary = summarize(records, list(self.selected), category_of)
+        self.wall_seconds = time.monotonic() - self._clock
+        self.summary = summarize(records, list(self.selected), category_of, self.wall_seconds)
         self.verdicts = evaluate(s.gates, self.summary)
         self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:

@@ -88,6 +88,19 @@ class Session:
             return default_label(f"the model at {public_url(url)}", ev.service.name)
         return default_label(model, ev.service.name)
 
+    def _money_lines(self) -> list[str]:
+        ev, s = self.evaluation, self.settings
+        price = ev.model_price or (None if self.config.option.collectonly else ev.price())
+        lines = [f"mmlu: price {price.describe()}"] if price is not None else []
+        if s.prices and price is None:
+            lines.append(f"mmlu: no price for {ev.service.name} {s.model or ev.model.model or ev.model.model_id} "
+                         f"in {s.prices}: costs not shown")
+        if s.budget is not None:
+            processes = ev.model.workers[0]
+            share = f", {s.budget.describe(s.budget.amount / processes)} per process" if processes > 1 else ""
+            lines.append(f"mmlu: budget {s.budget.describe()}{share}: no new question is asked once it is spent")
+        return lines
+
     def header(self, notes: list[str] = ()) -> list[str]:
         """The lines under pytest's header; `notes` (the outcome's) come before the judge's line."""
         ev, s, plan = self.evaluation, self.settings, self.evaluation.plan
@@ -110,7 +123,8 @@ class Session:
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
             f"mmlu: scoring {plan.scoring}{ROUTES.get(plan.route, '')}; prompt {plan.prompt}; "
             f"concurrency {concurrency}; cache {cache}",
-        ] + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] + [f"mmlu: {note}" for note in notes] \
+        ] + self._money_lines() + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \
+            + [f"mmlu: {note}" for note in notes] \
             + ([ev.judge.describe()] if ev.judge is not None else [])
 
     # -- collection and running ------------------------------------------------------------------------------

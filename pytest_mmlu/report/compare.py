@@ -19,6 +19,7 @@ from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
 from .schema import ReadReport, Score
 from .schema import read_report as read_report_file
+from .usage import USAGE_HEADER, reports_something, usage_cells
 
 __all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
            "read_reports", "render"]
@@ -36,6 +37,7 @@ class RunReport:
     overall: Score
     subjects: dict[str, Score]
     questions: dict[str, dict]
+    usage: dict | None = None  # the report's tokens and time (schema.UsageTotals); None before 0.2.0
 
     @property
     def model(self) -> str:
@@ -60,7 +62,9 @@ def run_of(report: ReadReport) -> RunReport:
     overall, subjects, config = report.overall(), report.subjects(), report.config
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
-    return RunReport(report.path, str(label), config, overall, subjects, report.questions)
+    usage = report.data.get("usage")
+    return RunReport(report.path, str(label), config, overall, subjects, report.questions,
+                     usage if isinstance(usage, dict) and reports_something(usage) else None)
 
 
 def read_report(path) -> RunReport:
@@ -208,9 +212,23 @@ def _align(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     return out
 
 
+USAGE_RIGHT = set(range(1, len(USAGE_HEADER)))
+
+
+def _usage_rows(comparison: RunsComparison) -> list[list[str]]:
+    """The tokens-and-time rows, when at least one run reported something."""
+    if not any(r.usage for r in comparison.runs):
+        return []
+    return [usage_cells(r.label, r.usage) for r in comparison.runs]
+
+
 def render_text(comparison: RunsComparison) -> str:
     lines = ["runs"]
     lines += _align([RUN_HEADER] + [run_cells(r) for r in comparison.runs], right={4, 6, 7, 9, 10})
+    usage = _usage_rows(comparison)
+    if usage:
+        lines += ["", "tokens and time (as the services reported them)"]
+        lines += _align([USAGE_HEADER] + usage, right=USAGE_RIGHT)
     if comparison.subjects:
         lines += ["", "accuracy by subject (subjects in two runs or more)"]
         lines += _align([["subject"] + [r.label for r in comparison.runs]]
@@ -247,6 +265,10 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
     lines += ["### Runs", ""]
     lines += _md_table([h.capitalize() for h in RUN_HEADER], [run_cells(r) for r in comparison.runs],
                        right={4, 6, 7, 9, 10}) + [""]
+    usage = _usage_rows(comparison)
+    if usage:
+        lines += ["### Tokens and time", ""]
+        lines += _md_table([h[:1].upper() + h[1:] for h in USAGE_HEADER], usage, right=USAGE_RIGHT) + [""]
     if comparison.subjects:
         lines += ["### Accuracy by subject", ""]
         lines += _md_table(["Subject"] + [r.label for r in comparison.runs],
@@ -265,7 +287,20 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
 
 
 CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring", "prompt", "scope", "correct",
-              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report"]
+              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report", "tokens_in", "tokens_out",
+              "tokens_reasoning", "tokens_cached", "cost"]
+USAGE_CSV = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
+
+
+def _usage_csv(run: RunReport, scope: str) -> list:
+    """Tokens (the run's, on its overall row) and cost (per row, with prices); blank where not reported."""
+    usage = run.usage or {}
+    if scope != "overall":
+        cost = (usage.get("cost_by_subject") or {}).get(scope)
+        return ["", "", "", "", "" if cost is None else f"{cost:.8f}"]
+    cells = [usage[name]["sum"] if (usage.get(name) or {}).get("questions") else "" for name in USAGE_CSV]
+    cost = usage.get("cost") or {}
+    return cells + [f"{cost['sum']:.8f}" if cost.get("questions") else ""]
 
 
 def render_csv(comparison: RunsComparison) -> str:
@@ -280,7 +315,7 @@ def render_csv(comparison: RunsComparison) -> str:
             writer.writerow([run.label, c.get("backend", ""), run.model, c.get("dataset", ""), c.get("split", ""),
                              c.get("shots", ""), c.get("scoring", ""), c.get("prompt", ""), scope, s.correct,
                              s.total, "" if s.accuracy is None else f"{s.accuracy:.6f}", f"{low:.6f}",
-                             f"{high:.6f}", s.unparsed, s.errors, run.path])
+                             f"{high:.6f}", s.unparsed, s.errors, run.path] + _usage_csv(run, scope))
     return out.getvalue()
 
 
@@ -293,7 +328,8 @@ def to_json(comparison: RunsComparison) -> dict:
         "runs": [{"label": r.label, "report": r.path, "backend": r.config.get("backend"), "model": r.model,
                   "dataset": r.config.get("dataset"), "split": r.config.get("split"), "shots": r.config.get("shots"),
                   "scoring": r.config.get("scoring"), "prompt": r.config.get("prompt"), "overall": score(r.overall),
-                  "subjects": {s: score(t) for s, t in r.subjects.items()}} for r in comparison.runs],
+                  "subjects": {s: score(t) for s, t in r.subjects.items()},
+                  **({"usage": r.usage} if r.usage else {})} for r in comparison.runs],
         "shared_subjects": comparison.subjects,
         "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant}
                   for p in comparison.pairs],

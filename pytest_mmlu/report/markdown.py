@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .usage import render_cost, render_usage
+
 NEWLY_WRONG_SHOWN = 50  # beyond this, the list says how many more
 
 
@@ -57,6 +59,12 @@ def render_markdown(summary, verdicts=(), comparison=None, label: str | None = N
               "",
               f"Questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, {o.unparsed} unparsed, "
               f"{o.errors} errors (not counted as wrong), {o.not_run} not run.", ""]
+    usage = render_usage(summary.usage)
+    if usage:  # tokens and time: the summary's line, as a sentence
+        lines += [f"Usage: {usage.removeprefix('usage: ')}.", ""]
+    cost = render_cost(summary.usage)
+    if cost:
+        lines += [f"Cost: {cost.removeprefix('cost: ')}.", ""]
     if verdicts:
         lines += ["### Gates", "", "| Gate | Verdict | Detail |", "| --- | --- | --- |"]
         lines += [f"| `{cell(v.gate.describe())}` | {'✅ PASS' if v.holds else '❌ FAIL'} | {cell(v.reason)} |"

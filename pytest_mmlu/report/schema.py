@@ -68,6 +68,20 @@ class Record(_RecordAlways, total=False):
     judge_error: str  # the judge's fault, in one line
     first_token: str  # chat log-probabilities: the token the model put first
     first_is_letter: bool
+    # what the reply cost, as the service reported it (core.reply.Usage); a figure not reported is absent.
+    # A cached reply keeps the figures of the request that first produced it.
+    tokens_in: int
+    tokens_out: int  # generated tokens, reasoning included
+    tokens_reasoning: int  # of tokens_out
+    tokens_cached: int  # of tokens_in: from the service's prompt cache
+    server_seconds: float  # the server's own time (llama.cpp timings, Ollama total_duration)
+    usage_source: str  # where the figures came from: "openai usage", "gemini usageMetadata", "ollama counts"...
+    seconds: float  # the client's wall time of the request, its transport retries included
+    refusals: int  # times the request was refused for the rate (HTTP 429) and asked again
+    cost: float  # dollars, at the run model's price (--mmlu-price, --mmlu-prices), where tokens were reported
+    judge_tokens_in: int  # the judge's request, where its service reported it (a cached reading keeps them)
+    judge_tokens_out: int
+    judge_cost: float  # dollars, at the judge's price in --mmlu-prices
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
     # the question as asked (written since 0.2; the results page shows them)
@@ -108,7 +122,7 @@ def error_record(nodeid: str, question: Question, error: str, fault: Fault | Non
 
 def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Reply, cached: bool,
                   reading: Reading | None = None, first_is_letter: bool | None = None,
-                  prompt: Prompt | None = None) -> Record:
+                  prompt: Prompt | None = None, price=None, judge_price=None) -> Record:
     """A question that was answered: passed when the verdict's letter is the expected one."""
     record = _record(nodeid, question, "passed" if verdict.correct(question) else "failed")
     record.update(predicted=verdict.predicted, unparsed=verdict.unparsed, cached=cached,
@@ -128,6 +142,25 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
     if reply.first_token is not None:  # chat log-probabilities: what the model put first
         record["first_token"] = reply.first_token
         record["first_is_letter"] = bool(first_is_letter)
+    if reply.usage is not None:
+        figures = reply.usage.to_json()
+        record["usage_source"] = figures.pop("source")
+        record.update(figures)  # type: ignore[typeddict-item]
+    if reply.seconds is not None:
+        record["seconds"] = reply.seconds
+    if reply.refusals:
+        record["refusals"] = reply.refusals
+    cost = price.cost(record) if price is not None else None
+    if cost is not None:
+        record["cost"] = round(cost, 10)
+    if reading is not None and reading.usage is not None:
+        figures = reading.usage.to_json()
+        for name in ("tokens_in", "tokens_out"):
+            if isinstance(figures.get(name), int):
+                record[f"judge_{name}"] = figures[name]  # type: ignore[literal-required]
+        judge_cost = judge_price.cost(figures) if judge_price is not None else None
+        if judge_cost is not None:
+            record["judge_cost"] = round(judge_cost, 10)
     return _asked(record, question, prompt)
 
 
@@ -154,6 +187,39 @@ class Overall(Tally, total=False):
     subject_average: float | None  # always written: the mean of the subjects' accuracies
     first_tokens: int  # chat log-probabilities: questions whose first token is known
     first_not_letter: int  # ... and where it was not a choice letter
+
+
+class Figure(TypedDict):
+    """A figure summed over the questions that reported it; `questions` 0: not reported."""
+
+    sum: int | float
+    questions: int
+
+
+class Latency(TypedDict):
+    p50: float | None  # seconds, over the questions with a measured request time
+    p95: float | None
+    questions: int
+
+
+class UsageTotals(TypedDict):
+    """What the run cost in tokens and time (report.usage.usage_totals). Replies from the cache count with the
+    figures of the request that first produced them; `spent` counts only the requests this run made."""
+
+    answered: int  # questions with a reply (passed or failed)
+    requests: int  # of answered: replies asked of the backend by this run
+    cached_replies: int  # of answered: replies from the reply cache
+    tokens_in: Figure
+    tokens_out: Figure  # reasoning included
+    tokens_reasoning: Figure
+    tokens_cached: Figure
+    spent: dict[str, Figure]  # tokens_in, tokens_out, tokens_reasoning, tokens_cached of this run's requests
+    seconds: Latency
+    server_seconds: Figure
+    truncated: int  # replies cut by the token limit
+    questions_per_second: float | None  # answered / the run's wall time
+    sources: dict[str, int]  # usage_source -> questions ("not reported": none given)
+    refusals: int  # this run's requests refused for the rate (HTTP 429) and asked again (from 0.2.0, part 2)
 
 
 class GateResult(TypedDict):
@@ -237,12 +303,14 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots;
+    `usage` is absent from reports written before 0.2."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
     stopped: Stopped
+    usage: UsageTotals
     shots: dict[str, str]  # subject -> its few-shot examples, as each of its prompts carries them (Record.shots_at)
 
 
@@ -272,6 +340,8 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
                                  "p_value": v.p_value, "common": v.common, "holds": v.holds, "reason": v.reason}
                                 for v in drop_verdicts]
     report["not_run"] = list(not_run)
+    if summary.usage is not None:
+        report["usage"] = summary.usage
     if shots:
         report["shots"] = dict(shots)
     if stopped is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.errors import KEY, headline
+from ..core.errors import BUDGET, KEY, headline
 
 
 @dataclass
@@ -31,8 +31,17 @@ def find_stop(records, selected: int) -> StopReport | None:
                       selected - scored)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def stop_block(stop: StopReport, key_env: str | None) -> list[str]:
     asked = f"{stop.not_asked} questions were not asked; run the same command again to ask only those"
+    if stop.kind == BUDGET:
+        return [f"{headline(stop.kind, stop.backend, stop.where, stop.reason)}; {_n(stop.answered, 'answer')} "
+                f"kept and scored", f"{_n(stop.not_asked, 'question')} {'was' if stop.not_asked == 1 else 'were'} "
+                f"not asked; run the same command again with a larger --mmlu-budget (it counts anew) to ask only "
+                f"{'that one' if stop.not_asked == 1 else 'those'}"]
     if stop.kind == KEY:
         fix = f"set a valid {key_env}, then " if key_env else "fix the key, then "
         return [f"{headline(stop.kind, stop.backend, stop.where, stop.reason)}; "

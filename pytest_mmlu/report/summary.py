@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from ..core.prices import money
 from .baseline import render_comparison
 from .breakdown import breakdowns, render_breakdown
 from .tally import Tally, judge_kind_of, kind_of
+from .usage import render_cost, render_usage, usage_totals
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Summary:
     breakdowns: list = field(default_factory=list)  # report.breakdown: Redux error types, cultural labels
     first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
     first_not_letter: int = 0  # ... and where it was not a choice letter
+    usage: dict | None = None  # tokens and time (report.usage; schema.UsageTotals)
 
     @property
     def subject_average(self) -> float | None:
@@ -33,7 +36,8 @@ class Summary:
         return self.subjects.get(name) or self.categories.get(name)
 
 
-def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str]) -> Summary:
+def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Callable[[str], str],
+              wall_seconds: float | None = None) -> Summary:
     latest = {r["nodeid"]: r for r in records}
     kinds = {nodeid: (r["subject"], kind_of(r)) for nodeid, r in latest.items()}
     for nodeid in selected:
@@ -55,6 +59,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
     summary.subjects = dict(sorted(summary.subjects.items()))
     summary.categories = dict(sorted(summary.categories.items()))
     summary.breakdowns = breakdowns(latest.values())
+    summary.usage = usage_totals(latest.values(), wall_seconds)
     return summary
 
 
@@ -62,12 +67,14 @@ def _pct(value: float | None) -> str:
     return "   n/a" if value is None else f"{value * 100:5.1f}%"
 
 
-def _row(name: str, t: Tally, width: int) -> str:
+def _row(name: str, t: Tally, width: int, cost: float | None = None) -> str:
     low, high = t.interval
     ci = f"[{low * 100:5.1f}, {high * 100:5.1f}]" if t.scored else f"{'n/a':^14}"
-    extra = "".join(f"  {n} {label}" for n, label in ((t.unparsed, "unparsed"), (t.errors, "errors"),
+    extra = "".join(f"  {n} {label}" for n, label in ((t.unparsed, "unparsed"),
+                                                          (t.errors, "error" if t.errors == 1 else "errors"),
                                                           (t.not_run, "not run")) if n)
-    return f"{name:<{width}} {f'{t.correct}/{t.scored}':>13}  {_pct(t.accuracy)}  {ci}{extra}"
+    priced = f"  {money(cost)}" if cost is not None else ""
+    return f"{name:<{width}} {f'{t.correct}/{t.scored}':>13}  {_pct(t.accuracy)}  {ci}{priced}{extra}"
 
 
 OVERALL = "overall (question-weighted)"
@@ -78,14 +85,21 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
                      + [len(name) for b in summary.breakdowns for name, _ in b.rows])
     lines = [f"run: {label}"] if label else []
     lines += [f"{'subject':<{name_width}} {'correct/total':>13}  {'acc':>6}  95% interval"]
-    lines += [_row(s, t, name_width) for s, t in summary.subjects.items()]
+    costs = (summary.usage or {}).get("cost_by_subject") or {}
+    lines += [_row(s, t, name_width, costs.get(s)) for s, t in summary.subjects.items()]
     lines += ["", "category"]
     lines += [_row(c, t, name_width) for c, t in summary.categories.items()]
     lines += ["", _row(OVERALL, summary.overall, name_width),
               f"{'overall (subject-averaged)':<{name_width}} {'':>13}  {_pct(summary.subject_average)}"]
     o = summary.overall
     lines.append(f"questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, "
-                 f"{o.unparsed} unparsed, {o.errors} errors, {o.not_run} not run")
+                 f"{o.unparsed} unparsed, {o.errors} error{'' if o.errors == 1 else 's'}, {o.not_run} not run")
+    usage = render_usage(summary.usage)
+    if usage:
+        lines.append(usage)
+    cost = render_cost(summary.usage)
+    if cost:
+        lines.append(cost)
     if o.judged or o.judge_none or o.judge_faults:
         lines.append(f"judge: {o.judged + o.judge_none + o.judge_faults} replies the rules could not read: "
                      f"{o.judged} read by the judge, {o.judge_none} with no answer, {o.judge_faults} judge faults")

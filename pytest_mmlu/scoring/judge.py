@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.question import Question
-from ..core.reply import Reply
+from ..core.reply import Reply, Usage
 from .extract import read_answer, strip_reasoning
 from .verdict import Verdict
 
@@ -63,6 +63,7 @@ class Reading:
     detail: str = ""  # the fault, in one line
     reply: str = ""  # the judge's own words (start)
     cached: bool = False
+    usage: Usage | None = None  # what the judge's request cost, as its service reported it
 
     def applied(self, verdict: Verdict) -> Verdict:
         """The item's verdict: the judge's letter, or the rules' unparsed verdict with the judge's word."""

@@ -23,6 +23,7 @@ from ..label import public_url
 from ..schema import ReadReport
 from ..stats import wilson_interval
 from ..tally import judge_kind_of, kind_of
+from ..usage import render_cost, render_usage
 
 DATA_ID = "mmlu-data"
 OLD_REPLY_CHARS = 500  # reports written before the question was kept (0.1.0) kept the start of each reply
@@ -110,6 +111,7 @@ def _run(run: RunReport, report: ReadReport) -> dict:
         "stopped": data.get("stopped"),
         "shots": data.get("shots") or {},
         "missing": _missing(report),
+        "usage": [line for line in (render_usage(data.get("usage")), render_cost(data.get("usage"))) if line],
     }
 
 

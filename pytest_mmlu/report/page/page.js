@@ -140,6 +140,7 @@
         + "; " + s.answered + " answered, " + s.not_asked + " not asked"));
     }
     add(card, counts(run));
+    for (const line of run.usage) add(card, el("p", "muted usage", line));
     const top = [["overall", [run.overall]]].concat(Object.keys(run.categories).map((c) => [c, [run.categories[c]]]));
     add(card, bars(top, [run.label]));
     const subjects = Object.keys(run.subjects);
@@ -385,6 +386,24 @@
       + (a.first_is_letter ? "" : " (not a letter)"));
     if (a.cached !== undefined) put("reply", a.cached ? "from the cache" : "asked");
     if (a.truncated) put("truncated", "cut off by the token limit");
+    if (a.kind !== "error" && a.kind !== "not_run") {
+      const known = (n) => typeof n === "number";
+      if (known(a.tokens_in) || known(a.tokens_out)) {
+        put("tokens", "in " + (known(a.tokens_in) ? a.tokens_in : "not reported")
+          + (known(a.tokens_cached) ? " (" + a.tokens_cached + " cached)" : "")
+          + " / out " + (known(a.tokens_out) ? a.tokens_out : "not reported")
+          + (known(a.tokens_reasoning) ? " (" + a.tokens_reasoning + " reasoning)" : "")
+          + (a.usage_source ? " \u00b7 " + a.usage_source : ""));
+      } else if (a.cached !== undefined) {
+        put("tokens", "not reported");
+      }
+      if (known(a.seconds)) put("time", a.seconds.toFixed(3) + " s"
+        + (known(a.server_seconds) ? " (the server's own: " + a.server_seconds.toFixed(3) + " s)" : "")
+        + (a.cached ? ", when it was asked" : ""));
+      if (known(a.cost)) put("cost", "$" + (a.cost >= 0.1 ? a.cost.toFixed(2) : a.cost.toPrecision(4)));
+      if (a.refusals) put("refused", a.refusals + (a.refusals === 1 ? " time" : " times")
+        + " for the rate (HTTP 429), then answered");
+    }
     if (a.error) put("error", a.error);
     add(box, facts);
     if (a.logprobs) add(box, probabilities(a.logprobs));
