@@ -96,7 +96,8 @@ OPTIONS = (
     Option("model", "model id for the backend (a .gguf path for llama-cpp)", metavar="NAME"),
     Option("base-url", "server address for HTTP backends, with or without /v1; repeat to spread "
            "load over several servers", _url, repeat=True, metavar="URL", field="base_urls"),
-    Option("subject", "subject, category (stem, humanities, social_sciences, other) or all; "
+    Option("subject", "subject, category (stem, humanities, social_sciences, other; KMMLU's applied_science, "
+           "humss) or all; "
            "repeatable and comma-separated (default: all)", repeat=True, metavar="S", field="subjects"),
     Option("dataset", "Hugging Face dataset id, or a local folder or file (default: cais/mmlu)",
            default="cais/mmlu", metavar="ID_OR_PATH"),
@@ -149,7 +150,7 @@ OPTIONS = (
     Option("judge-base-url", "server address for the judge backend, with or without /v1", _url,
            metavar="URL"),
     Option("language", "the locale of a multilingual dataset (MMMLU ES_LA, JA_JP, ...; "
-           "Global-MMLU es, ja, ...)", metavar="CODE"),
+           "Global-MMLU and MMLU-ProX es, ja, ...)", metavar="CODE"),
     Option("redux", "MMLU-Redux annotations (hub id or local folder/file) matched to the questions "
            "of a plain MMLU run: accuracy with and without the known-bad questions", metavar="PATH_OR_ID"),
 )
