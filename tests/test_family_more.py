@@ -225,6 +225,22 @@ def test_cmmlu_is_told_from_mmmlu_and_reads_its_letters(tmp_path, under):
         [next(r["question"] for r in CMMLU_DEV if r["subject"] == "anatomy")]
 
 
+def test_cmmlu_from_the_hub_says_how_else_to_get_it(monkeypatch):
+    import pytest_mmlu.data.family as family
+
+    def scripted(*args, **kwargs):  # what `datasets` 4 and later answer for haonan-li/cmmlu
+        raise RuntimeError("Dataset scripts are no longer supported, but found cmmlu.py")
+    monkeypatch.setattr(family, "load_dataset", scripted)
+    source = open_source("haonan-li/cmmlu")
+    assert source.adapter is CMMLU and len(source.subjects("test")) == 67
+    with pytest.raises(DatasetError) as info:
+        source.load("test", ["agronomy"])
+    assert str(info.value) == (
+        "cannot load haonan-li/cmmlu (CMMLU) config 'agronomy' split 'test': Dataset scripts are no longer "
+        "supported, but found cmmlu.py; the hub repository holds a loading script and cmmlu_v1_0_1.zip, which "
+        "`datasets` no longer runs; download cmmlu_v1_0_1.zip, unzip it and pass the folder to --mmlu-dataset")
+
+
 def test_cmmlu_categories_are_its_own_where_mmlu_has_no_such_subject():
     assert [category_of(s) for s in ("ancient_chinese", "arts", "college_medical_statistics", "agronomy")] == \
         ["social_sciences", "humanities", "stem", "other"]
