@@ -215,3 +215,72 @@ def right(prompt: str) -> str:
         if text.strip() == str(a + b):
             return f"Answer: {letter}"
     raise AssertionError(f"no choice holds {a + b}")
+
+
+PROX_SCHEMA = pa.schema([("question_id", pa.int64()), ("question", pa.string()),
+                         *[(f"option_{i}", pa.string()) for i in range(10)],
+                         ("answer", pa.string()), ("answer_index", pa.int64()), ("cot_content", pa.string()),
+                         ("category", pa.string()), ("src", pa.string())])
+
+
+def prox_rows(rows: list[dict]) -> list[dict]:
+    """make_pro_questions rows in MMLU-ProX's columns: the options one per column, None where MMLU-Pro has N/A."""
+    out = []
+    for r in rows:
+        options = [None if o == "N/A" else o for o in r["options"]] + [None] * (10 - len(r["options"]))
+        out.append({**{k: v for k, v in r.items() if k != "options"},
+                    **{f"option_{i}": o for i, o in enumerate(options)}})
+    return out
+
+
+def write_mmlu_prox(root: Path, by_language: dict[str, dict[str, list[dict]]]) -> Path:
+    """li-lab/MMLU-ProX (and -Lite): <lang>/<split>-00000-of-00001.parquet, splits validation and test."""
+    root = Path(root)
+    configs = {}
+    for language, splits in by_language.items():
+        (root / language).mkdir(parents=True, exist_ok=True)
+        for split, rows in splits.items():
+            pq.write_table(pa.Table.from_pylist(rows, schema=PROX_SCHEMA),
+                           root / language / f"{split}-00000-of-00001.parquet")
+        configs[language] = [(split, f"{language}/{split}-*") for split in splits]
+    _readme(root, configs, "MMLU-ProX copy.")
+    return root
+
+
+KMMLU_COLUMNS = ("question", "answer", "A", "B", "C", "D", "Category", "Human Accuracy")
+
+
+def write_kmmlu(root: Path, rows_by_split: dict[str, list[dict]]) -> Path:
+    """HAERAE-HUB/KMMLU: data/<Subject>-<split>.csv with its columns and a 1-based answer; rows given with the
+    cais/mmlu columns (0-based answer), subjects in KMMLU's names (Korean-History)."""
+    root = Path(root)
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    configs: dict[str, list[tuple[str, str]]] = {}
+    for split, rows in rows_by_split.items():
+        for subject, group in _by_subject(rows).items():
+            name = f"data/{subject}-{split}.csv"
+            with open(root / name, "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(KMMLU_COLUMNS)
+                for r in group:
+                    writer.writerow([r["question"], r["answer"] + 1, *r["choices"], subject.replace("-", " "),
+                                     r.get("human_accuracy", 0.5)])
+            configs.setdefault(subject, []).append((split, name))
+    _readme(root, configs, "KMMLU copy.")
+    return root
+
+
+def write_cmmlu(root: Path, rows_by_split: dict[str, list[dict]], under: str = "") -> Path:
+    """haonan-li/cmmlu as its archive unpacks: <split>/<subject>.csv with an unnamed index column,
+    `Question,A,B,C,D,Answer` (a letter); `under="data"` for the GitHub repository's data/<split>/."""
+    root = Path(root)
+    for split, rows in rows_by_split.items():
+        folder = root / under / split
+        folder.mkdir(parents=True, exist_ok=True)
+        for subject, group in _by_subject(rows).items():
+            with open(folder / f"{subject}.csv", "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(["", "Question", "A", "B", "C", "D", "Answer"])
+                for i, r in enumerate(group):
+                    writer.writerow([i, r["question"], *r["choices"], "ABCD"[r["answer"]]])
+    return root

@@ -167,7 +167,8 @@ def test_mmmlu_language_must_be_one_of_its_14(mmmlu_folder, code, message):
 
 def test_language_is_refused_for_a_dataset_with_one_language(tmp_path):
     folder = write_hub_layout(tmp_path / "m", {"test": MMMLU_ROWS})
-    with pytest.raises(DatasetError, match="--mmlu-language applies to MMMLU and Global-MMLU"):
+    with pytest.raises(DatasetError, match=re.escape("--mmlu-language applies to MMMLU, Global-MMLU (and -Lite) "
+                                                     "and MMLU-ProX (and -Lite), not to")):
         open_source(str(folder), "ES_LA")
 
 

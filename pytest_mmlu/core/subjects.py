@@ -1,4 +1,5 @@
-"""The 57 MMLU subjects and their categories, and the selection of subjects from user words."""
+"""The 57 MMLU subjects and their categories (and those of the datasets with their own subjects: MMLU-Pro,
+KMMLU, CMMLU), and the selection of subjects from user words."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Iterable, Sequence
 
 from .errors import UnknownSubject
 
-CATEGORIES = ("stem", "humanities", "social_sciences", "other")
+# MMLU's four, then KMMLU's own two (its STEM and Other are MMLU's words)
+CATEGORIES = ("stem", "humanities", "social_sciences", "other", "applied_science", "humss")
 
 # the benchmark's own grouping (Hendrycks et al., categories.py); anatomy is "health" there,
 # hence "other" (lm-evaluation-harness lists it under stem)
@@ -44,12 +46,60 @@ MMLU_PRO_SUBJECTS: dict[str, str] = {
 }
 
 
+# KMMLU's 45 subjects, named as its hub configs, in the four supercategories of its paper (Son et al. 2024:
+# STEM, Applied Science, HUMSS, Other); the capitalised names never meet MMLU's
+KMMLU_SUBJECTS: dict[str, str] = {
+    **dict.fromkeys(("Biology", "Chemical-Engineering", "Chemistry", "Civil-Engineering", "Computer-Science",
+                     "Ecology", "Electrical-Engineering", "Information-Technology", "Materials-Engineering",
+                     "Math", "Mechanical-Engineering"), "stem"),
+    **dict.fromkeys(("Aviation-Engineering-and-Maintenance", "Electronics-Engineering", "Energy-Management",
+                     "Environmental-Science", "Gas-Technology-and-Engineering", "Geomatics", "Industrial-Engineer",
+                     "Machine-Design-and-Manufacturing", "Maritime-Engineering", "Nondestructive-Testing",
+                     "Railway-and-Automotive-Engineering", "Telecommunications-and-Wireless-Technology"),
+                    "applied_science"),
+    **dict.fromkeys(("Accounting", "Criminal-Law", "Economics", "Education", "Korean-History", "Law", "Management",
+                     "Political-Science-and-Sociology", "Psychology", "Social-Welfare", "Taxation"), "humss"),
+    **dict.fromkeys(("Agricultural-Sciences", "Construction", "Fashion", "Food-Processing", "Health",
+                     "Interior-Architecture-and-Design", "Marketing", "Patent", "Public-Safety", "Real-Estate",
+                     "Refrigerating-Machinery"), "other"),
+}
+
+# CMMLU's 67 subjects, each in the category of its first subcategory (the CMMLU repository's categories.py:
+# STEM, Humanities, Social Science, Other); its fifth group, "China specific", overlaps the four and is not
+# kept. Where a name is also an MMLU subject, MMLU's category wins (category_of): anatomy, business_ethics,
+# computer_security, global_facts, human_sexuality, management, marketing, professional_accounting, virology.
+CMMLU_SUBJECTS: dict[str, str] = {
+    **dict.fromkeys(("anatomy", "astronomy", "college_actuarial_science", "college_engineering_hydrology",
+                     "college_mathematics", "college_medical_statistics", "computer_science", "conceptual_physics",
+                     "electrical_engineering", "elementary_mathematics", "genetics", "high_school_biology",
+                     "high_school_chemistry", "high_school_mathematics", "high_school_physics", "machine_learning",
+                     "virology"), "stem"),
+    **dict.fromkeys(("arts", "chinese_history", "chinese_literature", "college_law", "global_facts",
+                     "international_law", "jurisprudence", "logical", "marxist_theory", "philosophy",
+                     "professional_law", "world_history", "world_religions"), "humanities"),
+    **dict.fromkeys(("ancient_chinese", "business_ethics", "chinese_civil_service_exam", "chinese_food_culture",
+                     "chinese_foreign_policy", "chinese_teacher_qualification", "college_education", "economics",
+                     "education", "elementary_chinese", "ethnology", "high_school_geography",
+                     "high_school_politics", "journalism", "management", "marketing", "modern_chinese",
+                     "professional_accounting", "professional_psychology", "public_relations", "security_study",
+                     "sociology"), "social_sciences"),
+    **dict.fromkeys(("agronomy", "chinese_driving_rule", "clinical_knowledge", "college_medicine",
+                     "computer_security", "construction_project_management", "elementary_commonsense",
+                     "elementary_information_and_technology", "food_science", "human_sexuality",
+                     "legal_and_moral_basis", "nutrition", "professional_medicine", "sports_science",
+                     "traditional_chinese_medicine"), "other"),
+}
+
+
 def category_of(subject: str) -> str:
-    return SUBJECTS.get(subject) or MMLU_PRO_SUBJECTS.get(subject, "other")
+    for table in (SUBJECTS, MMLU_PRO_SUBJECTS, KMMLU_SUBJECTS, CMMLU_SUBJECTS):
+        if subject in table:
+            return table[subject]
+    return "other"
 
 
 def pretty(subject: str) -> str:
-    return subject.replace("_", " ")
+    return subject.replace("_", " ").replace("-", " ")  # KMMLU's names have hyphens: Korean-History
 
 
 def resolve_selection(selectors: Iterable[str], available: Sequence[str]) -> list[str]:

@@ -1,8 +1,8 @@
 """Questions of the MMLU family, from the hub, a local folder or one file.
 
-One small adapter per dataset (mmlu_pro, mmmlu, global_mmlu, redux) behind one interface (family.py);
-plain MMLU's locations in mmlu.py over the base in source.py; `open_source` (registry.py) recognises the
-dataset by its hub id or, for local data, by its columns. Everything is read through
+One small adapter per dataset (mmlu_pro, mmlu_prox, mmmlu, global_mmlu, redux, kmmlu, cmmlu) behind one
+interface (family.py); plain MMLU's locations in mmlu.py over the base in source.py; `open_source`
+(registry.py) recognises the dataset by its hub id or, for local data, by its columns. Everything is read through
 `datasets.load_dataset`, which honours its own cache and offline mode. Rows that are malformed stop the
 run with file and row named.
 """

@@ -32,6 +32,11 @@ class Adapter:
     shots_split: str | None = "dev"  # where few-shot examples come from; None: English cais/mmlu
     prompts: dict = field(default_factory=dict)  # scoring -> default prompt format
     subjects: tuple[str, ...] = tuple(sorted(SUBJECTS))  # on the hub, before loading anything
+    reading: str | None = None  # the rules that read its replies (scoring.extract.READERS), where not MMLU's
+    hub_note: str = ""  # added to a failed load from the hub: how else to get the data
+
+
+MULTILINGUAL = "MMMLU, Global-MMLU (and -Lite) and MMLU-ProX (and -Lite)"  # the datasets --mmlu-language serves
 
 
 ENGLISH_MMLU = "cais/mmlu"  # the shots of the translations that have no dev split
@@ -40,7 +45,7 @@ ENGLISH_MMLU = "cais/mmlu"  # the shots of the translations that have no dev spl
 def pick_language(adapter: Adapter, code: str | None, required: bool) -> str | None:
     if not adapter.languages:
         if code:
-            raise DatasetError(f"--mmlu-language applies to MMMLU and Global-MMLU, not to {adapter.name}")
+            raise DatasetError(f"--mmlu-language applies to {MULTILINGUAL}, not to {adapter.name}")
         return None
     if not code:
         if required:
@@ -87,7 +92,7 @@ class FamilySource(DataSource):
     def extraction(self, prompt_format: str) -> str:
         if prompt_format == "mmlu-pro":
             return "mmlu-pro"
-        return "multilingual" if self.adapter.languages else "mmlu"
+        return self.adapter.reading or ("multilingual" if self.adapter.languages else "mmlu")
 
     def notes(self, shots: int = 0) -> list[str]:
         notes = []
@@ -112,17 +117,8 @@ class FamilySource(DataSource):
         """The files the README's `configs:` front matter names for (config, split); None without one.
         Loaded by absolute path: `datasets` keys its cache of a local folder by file times, and two
         copies made the same second would share it."""
-        readme = self.path / "README.md"
-        if not readme.is_file():
-            return None
-        front = re.match(r"---\s*\n(.*?)\n---", readme.read_text(encoding="utf-8"), re.S)
-        if not front:
-            return None
-        import yaml  # a dependency of datasets
-
-        try:
-            configs = (yaml.safe_load(front[1]) or {}).get("configs") or []
-        except yaml.YAMLError:
+        configs = self._readme_configs()
+        if configs is None:
             return None
         for entry in configs:
             if isinstance(entry, dict) and entry.get("config_name") == config:
@@ -131,6 +127,22 @@ class FamilySource(DataSource):
                 patterns = [p for group in patterns for p in ([group] if isinstance(group, str) else group)]
                 return sorted({p for pattern in patterns for p in self.path.glob(pattern) if p.is_file()})
         return None
+
+    def _readme_configs(self) -> list | None:
+        """The `configs:` of the README's front matter, read once (a subject-per-config dataset asks per subject)."""
+        if "readme" not in self._memo:
+            self._memo["readme"] = None
+            readme = self.path / "README.md"
+            front = re.match(r"---\s*\n(.*?)\n---", readme.read_text(encoding="utf-8"), re.S) \
+                if readme.is_file() else None
+            if front:
+                import yaml  # a dependency of datasets
+
+                try:
+                    self._memo["readme"] = (yaml.safe_load(front[1]) or {}).get("configs") or []
+                except yaml.YAMLError:
+                    pass
+        return self._memo["readme"]
 
     def _local_files(self, config: str, split: str) -> list[Path]:
         listed = self._readme_files(config, split)
@@ -163,8 +175,9 @@ class FamilySource(DataSource):
             raise
         except Exception as exc:  # datasets raises many kinds; one line for the user
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            note = f"; {self.adapter.hub_note}" if self.path is None and self.adapter.hub_note else ""
             raise DatasetError(f"cannot load {self.path or self.spec} ({self.adapter.name}) config {config!r} "
-                               f"split {split!r}: {why}") from None
+                               f"split {split!r}: {why}{note}") from None
         self._memo[memo] = (ds.to_dict(), where)
         return self._memo[memo]
 
@@ -194,8 +207,7 @@ class FamilySource(DataSource):
         if self.adapter.configs == "subject" and not self.is_file:
             if self.path is None:
                 return list(self.adapter.subjects)
-            return sorted(p.name for p in self.path.iterdir()
-                          if p.is_dir() and p.name in SUBJECTS and self._local_files(p.name, split))
+            return sorted(s for s in self.adapter.subjects if self._local_files(s, split))
         return sorted(self._grouped(split))
 
     def has_split(self, split: str, subject: str) -> bool:

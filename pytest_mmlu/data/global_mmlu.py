@@ -1,4 +1,5 @@
-"""CohereLabs/Global-MMLU (and -Lite): MMLU in 42 languages, with cultural-sensitivity labels."""
+"""CohereLabs/Global-MMLU: MMLU in 42 languages, with cultural-sensitivity labels; and Global-MMLU-Lite, 200
+culturally sensitive and 200 agnostic questions in each of its languages, in the same columns."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from .rows import Row
 LANGUAGES = ("am", "ar", "bn", "cs", "de", "el", "en", "es", "fa", "fil", "fr", "ha", "he", "hi", "id", "ig",
              "it", "ja", "ko", "ky", "lt", "mg", "ms", "ne", "nl", "ny", "pl", "pt", "ro", "ru", "si", "sn",
              "so", "sr", "sv", "sw", "te", "tr", "uk", "vi", "yo", "zh")
+# the 15 of its first release, the 3 of 2.0 (cy, my, sq) and the 5 of 3.0 (cs, hu, or, sk, tg)
+LITE_LANGUAGES = ("ar", "bn", "cs", "cy", "de", "en", "es", "fr", "hi", "hu", "id", "it", "ja", "ko", "my", "or",
+                  "pt", "sk", "sq", "sw", "tg", "yo", "zh")
 OPTIONS = ("option_a", "option_b", "option_c", "option_d")
 LABELS = {"CS": "CS", "CA": "CA"}  # culturally sensitive / agnostic; "-" where not annotated
 
@@ -26,10 +30,14 @@ def rows(columns: dict, language=None):
         yield Row(columns["subject"][i], columns["question"][i], choices, columns["answer"][i], meta, skip=skip)
 
 
+_COLUMNS = frozenset({"question", "option_a", "option_b", "option_c", "option_d", "answer", "subject"})
 GLOBAL_MMLU = Adapter(
-    name="Global-MMLU", hub_ids=("coherelabs/global-mmlu", "cohereforai/global-mmlu",
-                                 "coherelabs/global-mmlu-lite", "cohereforai/global-mmlu-lite"),
-    columns=frozenset({"question", "option_a", "option_b", "option_c", "option_d", "answer", "subject"}),
-    rows=rows, configs="language", files="{config}/{split}-*.parquet", languages=LANGUAGES,
+    name="Global-MMLU", hub_ids=("coherelabs/global-mmlu", "cohereforai/global-mmlu"),
+    columns=_COLUMNS, rows=rows, configs="language", files="{config}/{split}-*.parquet", languages=LANGUAGES,
+    shots_split="dev",
+)
+GLOBAL_MMLU_LITE = Adapter(
+    name="Global-MMLU-Lite", hub_ids=("coherelabs/global-mmlu-lite", "cohereforai/global-mmlu-lite"),
+    columns=_COLUMNS, rows=rows, configs="language", files="{config}/{split}-*.parquet", languages=LITE_LANGUAGES,
     shots_split="dev",
 )

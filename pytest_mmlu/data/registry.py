@@ -3,19 +3,27 @@ data, by its columns (`ADAPTERS`); else plain MMLU from the hub, a local folder 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..core.errors import DatasetError
-from .family import Adapter, FamilySource
-from .global_mmlu import GLOBAL_MMLU
+from .cmmlu import CMMLU
+from .family import MULTILINGUAL, Adapter, FamilySource
+from .global_mmlu import GLOBAL_MMLU, GLOBAL_MMLU_LITE
+from .kmmlu import KMMLU
 from .mmlu import CsvFolder, HubFolder, SingleFile
 from .mmlu_pro import MMLU_PRO
+from .mmlu_prox import MMLU_PROX, MMLU_PROX_LITE
 from .mmmlu import MMMLU
 from .redux import REDUX
 from .rows import FILE_FORMATS, columns_of, first_data_file
 from .source import DataSource
 
-ADAPTERS: tuple[Adapter, ...] = (MMLU_PRO, MMMLU, GLOBAL_MMLU, REDUX)
+# by columns, the first that fits: MMMLU before CMMLU (whose columns are MMMLU's less Subject); a -Lite after
+# the dataset it shares its columns with (its folder's name tells it: lite_of)
+ADAPTERS: tuple[Adapter, ...] = (MMLU_PRO, MMLU_PROX, MMLU_PROX_LITE, MMMLU, GLOBAL_MMLU, GLOBAL_MMLU_LITE, REDUX,
+                                 KMMLU, CMMLU)
+PLAIN_COLUMNS = ("question", "subject", "choices", "answer")  # cais/mmlu's; A, B, C, D may stand for choices
 
 
 def adapter_for_id(spec: str) -> Adapter | None:
@@ -27,9 +35,31 @@ def adapter_for_columns(columns: set[str]) -> Adapter | None:
     return next((a for a in ADAPTERS if a.columns <= columns), None)
 
 
+def _letters_only(name: str) -> str:
+    return re.sub(r"[^a-z]", "", name.lower())
+
+
+def lite_of(adapter: Adapter, path: Path) -> Adapter:
+    """A local copy of a -Lite dataset has the columns of the full one: a folder on its path named after the
+    Lite dataset (Global-MMLU-Lite, mmlu_prox_lite, datasets--CohereLabs--Global-MMLU-Lite) tells it."""
+    lite = next((a for a in ADAPTERS if a.name == f"{adapter.name}-Lite"), None)
+    if lite and any(_letters_only(part).endswith(_letters_only(lite.name)) for part in path.resolve().parts):
+        return lite
+    return adapter
+
+
+def known_datasets() -> str:
+    names = [a.name for a in ADAPTERS]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _plain_columns(columns: set[str]) -> bool:
+    return {"question", "subject", "answer"} <= columns and ("choices" in columns or set("ABCD") <= columns)
+
+
 def _plain(source: DataSource, language: str | None) -> DataSource:
     if language:
-        raise DatasetError(f"--mmlu-language applies to MMMLU and Global-MMLU, not to {source.describe()}")
+        raise DatasetError(f"--mmlu-language applies to {MULTILINGUAL}, not to {source.describe()}")
     return source
 
 
@@ -46,18 +76,25 @@ def open_source(spec: str, language: str | None = None) -> DataSource:
     if path.is_file():
         if path.suffix.lower() not in FILE_FORMATS:
             raise DatasetError(f"dataset file {path} is not .jsonl, .csv or .parquet")
-        adapter = adapter_for_columns(columns_of(path))
+        columns = columns_of(path)
+        adapter = adapter_for_columns(columns)
         if adapter:
-            return FamilySource(spec, adapter, path, language, open_source)
+            return FamilySource(spec, lite_of(adapter, path), path, language, open_source)
+        if columns and not _plain_columns(columns):
+            raise DatasetError(f"{path} has the columns {', '.join(sorted(columns))}: expected "
+                               f"{', '.join(PLAIN_COLUMNS)} (MMLU) or the columns of {known_datasets()}")
         return _plain(SingleFile(spec, path), language)
     first = first_data_file(path)
-    adapter = adapter_for_columns(columns_of(first)) if first else None
+    columns = columns_of(first) if first else set()
+    adapter = adapter_for_columns(columns)
     if adapter:
-        return FamilySource(spec, adapter, path, language, open_source)
+        return FamilySource(spec, lite_of(adapter, path), path, language, open_source)
     if any(path.glob("*/*.parquet")):
         return _plain(HubFolder(spec, path), language)
     if any(path.glob("data/*/*.csv")) or any(path.glob("*/*_*.csv")):
         return _plain(CsvFolder(spec, path), language)
+    found = f"; its first data file, {first.relative_to(path)}, has the columns {', '.join(sorted(columns))}" \
+        if columns else ""
     raise DatasetError(f"{path} holds no MMLU data: expected <subject>/<split>-*.parquet (hub layout), "
-                       f"data/<split>/<subject>_<split>.csv (original CSV layout), a copy of an MMLU-Pro, "
-                       f"MMMLU, Global-MMLU or MMLU-Redux repository, or one .jsonl/.csv/.parquet file")
+                       f"data/<split>/<subject>_<split>.csv (original CSV layout), a copy of a repository of "
+                       f"{known_datasets()}, or one .jsonl/.csv/.parquet file{found}")

@@ -55,6 +55,13 @@ def answer_index(value, n_choices: int = 4) -> int | None:
     return None
 
 
+def empty_options(choices, letters=ALL_LETTERS) -> str | None:
+    """Why a row is left out when some of its options are empty (None, NaN from a CSV, blank), else None."""
+    empty = [letter for letter, c in zip(letters, choices)
+             if c is None or (isinstance(c, float) and c != c) or not str(c).strip()]
+    return f"empty option {', '.join(empty)}" if empty else None
+
+
 def _problem(row: Row) -> str | None:
     choices = row.choices
     if row.problem:

@@ -107,7 +107,8 @@ OPTIONS = (
     Option("model", "model id for the backend (a .gguf path for llama-cpp)", metavar="NAME"),
     Option("base-url", "server address for HTTP backends, with or without /v1; repeat to spread "
            "load over several servers", _url, repeat=True, metavar="URL", field="base_urls"),
-    Option("subject", "subject, category (stem, humanities, social_sciences, other) or all; "
+    Option("subject", "subject, category (stem, humanities, social_sciences, other; KMMLU's applied_science, "
+           "humss) or all; "
            "repeatable and comma-separated (default: all)", repeat=True, metavar="S", field="subjects"),
     Option("dataset", "Hugging Face dataset id, or a local folder or file (default: cais/mmlu)",
            default="cais/mmlu", metavar="ID_OR_PATH"),
@@ -160,7 +161,7 @@ OPTIONS = (
     Option("judge-base-url", "server address for the judge backend, with or without /v1", _url,
            metavar="URL"),
     Option("language", "the locale of a multilingual dataset (MMMLU ES_LA, JA_JP, ...; "
-           "Global-MMLU es, ja, ...)", metavar="CODE"),
+           "Global-MMLU and MMLU-ProX es, ja, ...)", metavar="CODE"),
     Option("prices", "a price file (TOML or JSON): backend -> model -> input, output, cached_input in dollars "
            "per million tokens; costs in the summary, report and comparisons", metavar="PATH"),
     Option("price", "prices for the run's model: IN/OUT (or IN/OUT/CACHED_IN) dollars per million tokens, "
