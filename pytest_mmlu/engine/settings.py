@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.shard import Shard
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -40,6 +42,7 @@ class Settings:
     judge_base_url: str | None = None
     language: str | None = None
     redux: str | None = None
+    shard: Shard | None = None  # --mmlu-shard K/N
 
     @property
     def active(self) -> bool:

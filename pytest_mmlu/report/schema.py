@@ -209,6 +209,7 @@ class RunConfig(TypedDict):
     language: str | None
     dataset_notes: list[str]
     redux: dict | None  # --mmlu-redux: what was matched
+    shard: str | None  # --mmlu-shard: "2/4" (written since 0.2)
     started: str  # ISO 8601, UTC
     wall_seconds: float | None
     judge: JudgeConfig | None
