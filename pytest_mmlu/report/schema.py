@@ -238,18 +238,20 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots,
+    merged."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
     stopped: Stopped
     shots: dict[str, str]  # subject -> its few-shot examples, as each of its prompts carries them (Record.shots_at)
+    merged: list[dict]  # pytest-mmlu merge: the reports joined (report.merge.Joined.parts)
 
 
 def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
               drop_verdicts=(), not_run: Iterable[str] = (), stopped=None,
-              shots: Mapping[str, str] | None = None) -> Report:
+              shots: Mapping[str, str] | None = None, merged: list[dict] | None = None) -> Report:
     """The report of a run, from its summary (report.summary), gate verdicts (report.gates) and records."""
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
     if summary.first_tokens:
@@ -277,6 +279,8 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
         report["shots"] = dict(shots)
     if stopped is not None:
         report["stopped"] = dict(vars(stopped))
+    if merged:
+        report["merged"] = list(merged)
     return report  # type: ignore[return-value]
 
 
