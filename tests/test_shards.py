@@ -250,6 +250,26 @@ def test_merge_gates_decide_the_exit_status(runs, tmp_path, capsys, gates, statu
         assert verdicts == ["gate overall >= 55.0%: PASS (55.8% on 43 questions)"]
 
 
+def test_a_merge_over_an_errored_question_or_an_unfinished_shard_exits_1(runs, tmp_path, capsys):
+    """As a gated run: 1 when a question errored or a part did not finish, gates or none."""
+    s1, s2, s3 = shards(runs)
+    report = runs.report("shard-2")
+    errored = tmp_path / "errored-2.json"
+    first = report["questions"][0]
+    first.update(outcome="error", predicted=None, error="timed out after 5 s")
+    errored.write_text(json.dumps(report))
+    assert merge(s1, errored, s3, "-o", tmp_path / "run.json") == 1
+    assert json.loads((tmp_path / "run.json").read_text())["overall"]["errors"] == 1
+    unfinished = tmp_path / "unfinished-2.json"
+    report = runs.report("shard-2")
+    report["config"]["interrupted"] = True
+    unfinished.write_text(json.dumps(report))
+    capsys.readouterr()
+    assert merge(s1, unfinished, s3, "-o", tmp_path / "run.json", "--mmlu-min-accuracy=0.5") == 1
+    assert f"{unfinished}: the run did not finish, so the merged run is incomplete" in capsys.readouterr().out
+    assert merge(s1, s2, s3, "-o", tmp_path / "run.json", "--mmlu-min-accuracy=0.5") == 0
+
+
 def test_step_summary_gets_the_markdown(runs, tmp_path, monkeypatch):
     step = tmp_path / "step.md"
     step.write_text("earlier step\n")
