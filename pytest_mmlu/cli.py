@@ -1,5 +1,5 @@
-"""The `pytest-mmlu` command: `pytest-mmlu compare REPORT...` and `pytest-mmlu view REPORT... -o PAGE.html`
-(also `python -m pytest_mmlu ...`)."""
+"""The `pytest-mmlu` command: `pytest-mmlu compare REPORT...`, `pytest-mmlu view REPORT... -o PAGE.html` and
+`pytest-mmlu merge REPORT... -o RUN.json` (also `python -m pytest_mmlu ...`)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,42 @@ import argparse
 import sys
 
 from . import __version__
+from .core.errors import MergeError, OptionError, headline
+from .core.subjects import CATEGORIES, category_of
 from .report import chart as chart_mod
+from .report import gates as gates_mod
+from .report.baseline import compare, load_baseline
 from .report.compare import FORMATS, ReportError, compare_runs, read_reports, render
+from .report.markdown import render_markdown, write_markdown
+from .report.merge import join
+from .report.output import check_writable
 from .report.page import write_page
-from .report.schema import read_report
+from .report.schema import read_report, to_report, write_report
+from .report.stop import find_stop
+from .report.summary import render as render_summary
+from .report.summary import summarize
 
 DEFAULT_PAGE = "mmlu.html"
 
 
+BAD_INPUT = 4  # merge: a file, a value or a set of reports it cannot use, as a run's usage error
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a command may answer a usage error in one line with its own exit status."""
+
+    one_line_status: int | None = None  # merge: 4, as a run's bad option
+
+    def error(self, message):
+        if self.one_line_status is None:
+            super().error(message)
+        self.exit(self.one_line_status, f"{self.prog}: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pytest-mmlu", description="Tools for pytest-mmlu's JSON reports.")
+    p = _Parser(prog="pytest-mmlu", description="Tools for pytest-mmlu's JSON reports.")
     p.add_argument("--version", action="version", version=f"pytest-mmlu {__version__}")
-    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     c = commands.add_parser(
         "compare", help="compare several runs (JSON reports written with --mmlu-report)",
         description="One row per run, accuracy by subject, and paired tests (McNemar, exact) between runs "
@@ -37,6 +61,25 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports (--mmlu-report)")
     v.add_argument("--output", "-o", metavar="PATH", default=DEFAULT_PAGE,
                    help=f"where to write the page (default: {DEFAULT_PAGE})")
+    m = commands.add_parser(
+        "merge", help="join the reports of a run's shards (--mmlu-shard) into the report of one run",
+        description="The shards' JSON reports joined into the report of one run: the same summary, gates and "
+                    "comparison as one run over the same questions. Refuses reports of other configurations, "
+                    "overlapping questions, a shard given twice or missing. Exit status: 0 when every gate holds "
+                    "and no question errored, 1 otherwise, 4 for input it cannot use.")
+    m.one_line_status = BAD_INPUT
+    m.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports (--mmlu-report), one per shard")
+    m.add_argument("--output", "-o", metavar="RUN.json", required=True, help="where to write the merged report")
+    m.add_argument("--mmlu-min-accuracy", dest="gates", action="append", default=[], type=gates_mod.parse_gate,
+                   metavar="[SCOPE=]VALUE", help="a gate, as in a run: overall or for a subject or category, "
+                                                 "VALUE as 0.55 or 55%%; repeatable")
+    m.add_argument("--mmlu-baseline", dest="baseline", metavar="PATH",
+                   help="a previous JSON report to compare with, question by question")
+    m.add_argument("--mmlu-max-drop", dest="drop_gates", action="append", default=[], type=gates_mod.parse_drop,
+                   metavar="[SCOPE=]POINTS", help="with --mmlu-baseline, a gate, as in a run: fails on a "
+                                                  "significant drop of more than POINTS points; repeatable")
+    m.add_argument("--markdown", metavar="PATH", help="also write the summary as Markdown (appended to "
+                                                      "$GITHUB_STEP_SUMMARY when that is set)")
     return p
 
 
@@ -63,16 +106,53 @@ def view_command(args) -> int:
     return 0
 
 
-COMMANDS = {"compare": compare_command, "view": view_command}
+def merge_command(args) -> int:
+    """The shards joined, then what the plugin does at the end of a run: summary, gates, comparison, files."""
+    for option, target in (("--output", args.output), ("--markdown", args.markdown)):
+        if target:
+            check_writable(target, option)
+    if args.drop_gates and not args.baseline:
+        raise OptionError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
+    reports = [read_report(path) for path in args.reports]
+    joined = join(reports)
+    summary = summarize(joined.records, joined.selected, category_of)
+    gates_mod.check_scopes(args.gates, summary.subjects, CATEGORIES)
+    gates_mod.check_scopes(args.drop_gates, summary.subjects, CATEGORIES, "--mmlu-max-drop")
+    verdicts, comparison, drop_verdicts = gates_mod.evaluate(args.gates, summary), None, []
+    if args.baseline:
+        comparison = compare(load_baseline(args.baseline), {r["nodeid"]: r for r in joined.records}, category_of)
+        drop_verdicts = gates_mod.evaluate_drops(args.drop_gates, comparison.scopes)
+    config, label = joined.config, joined.config.get("label")
+    write_report(args.output, to_report(summary, verdicts, joined.records, config, comparison, drop_verdicts,
+                                        joined.not_run, find_stop(joined.records, summary.overall.selected),
+                                        joined.shots, merged=joined.parts))
+    for line in render_summary(summary, verdicts + drop_verdicts, comparison, label=label):
+        print(line)
+    cut_short = [r.path for r in reports if r.config.get("interrupted")]
+    for r in reports:
+        if r.data.get("stopped"):
+            s = r.data["stopped"]
+            print(f"{r.path}: the run was stopped: {headline(s['kind'], s['backend'], s['where'], s['reason'])}")
+    if cut_short:
+        print(f"{', '.join(cut_short)}: the run did not finish, so the merged run is incomplete")
+    print(f"merged {len(reports)} reports into {args.output}")
+    if args.markdown:
+        write_markdown(args.markdown, render_markdown(summary, verdicts + drop_verdicts, comparison, label, config))
+        print(f"markdown written to {args.markdown}")
+    holds = gates_mod.gates_hold(verdicts + drop_verdicts, summary.overall.errors, cut_short=bool(cut_short))
+    return 0 if holds else 1
+
+
+COMMANDS = {"compare": compare_command, "view": view_command, "merge": merge_command}
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ReportError, chart_mod.ChartError) as exc:
+    except (ReportError, MergeError, OptionError, chart_mod.ChartError) as exc:
         print(f"pytest-mmlu {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return BAD_INPUT if args.command == "merge" else 1
     except OSError as exc:
         print(f"pytest-mmlu {args.command}: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 1

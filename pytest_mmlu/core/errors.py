@@ -75,6 +75,11 @@ class BaselineError(ReportError, SetupError):
     """--mmlu-baseline names a file that is not a readable pytest-mmlu report."""
 
 
+class MergeError(MMLUError, ValueError):
+    """Reports that are not the parts of one run (`pytest-mmlu merge`): other configurations, questions in two
+    of them, a shard given twice or missing; the message names the files, in one line."""
+
+
 class ChartError(MMLUError):
     """A chart that cannot be drawn: matplotlib missing, or a file name that is not .png or .svg."""
 

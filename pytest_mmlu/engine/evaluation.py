@@ -49,6 +49,7 @@ class Evaluation:
         self.offline = settings.offline  # replies come only from the cache
         self.offline_note: str | None = None  # why, for the header
         self._questions: list[Question] | None = None
+        self.selected = 0  # questions selected before --mmlu-shard took its share
         self._shots: dict[str, list[Question]] = {}
         self._ready: dict[tuple, Reply] = {}  # cached replies found ahead of their item
         self._waiting: dict[tuple, str] = {}  # questions whose request is queued or in flight -> key
@@ -103,8 +104,10 @@ class Evaluation:
     def questions(self) -> list[Question]:
         if self._questions is None:
             by_subject = self._parsed(self.settings.split, self.subjects())
-            self._questions = [q for subject in sorted(by_subject)
-                               for q in sample(by_subject[subject], self.settings.limit)]
+            questions = [q for subject in sorted(by_subject) for q in sample(by_subject[subject], self.settings.limit)]
+            self.selected = len(questions)
+            shard = self.settings.shard
+            self._questions = shard.take(questions) if shard is not None else questions
         return self._questions
 
     def _parsed(self, split: str, subjects: list[str]) -> dict[str, list[Question]]:

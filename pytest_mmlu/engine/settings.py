@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.shard import Shard
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -43,6 +45,7 @@ class Settings:
     prices: str | None = None
     price: object = None  # core.prices.Price from --mmlu-price
     budget: object = None  # core.prices.Budget
+    shard: Shard | None = None  # --mmlu-shard K/N
 
     @property
     def active(self) -> bool:

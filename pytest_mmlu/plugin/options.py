@@ -15,6 +15,7 @@ import pytest
 
 from ..backends import SERVICES, default_base_url, normalise_url
 from ..core.prices import parse_budget, parse_price
+from ..core.shard import parse_shard
 from ..engine.settings import Settings
 from ..prompts import FORMATS
 from ..report import gates as gates_mod
@@ -171,6 +172,9 @@ OPTIONS = (
            metavar="TOKENS|$AMOUNT"),
     Option("redux", "MMLU-Redux annotations (hub id or local folder/file) matched to the questions "
            "of a plain MMLU run: accuracy with and without the known-bad questions", metavar="PATH_OR_ID"),
+    Option("shard", "take shard K of N (1-based, e.g. 2/4): a deterministic split by question, balanced "
+           "across subjects; the other questions are not collected (pytest-mmlu merge joins the shards' "
+           "reports)", parse_shard, metavar="K/N"),
 )
 
 

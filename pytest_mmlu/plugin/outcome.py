@@ -5,7 +5,6 @@ status and the output files (--mmlu-report, --mmlu-markdown, --mmlu-html)."""
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,7 +18,7 @@ from ..data.annotations import annotate, describe
 from ..report.baseline import compare, load_baseline
 from ..report.gates import check_scopes, evaluate, evaluate_drops, gates_hold
 from ..report.label import public_url
-from ..report.markdown import render_markdown
+from ..report.markdown import render_markdown, write_markdown
 from ..report.output import check_writable
 from ..report.page.build import build_page
 from ..report.schema import ReadReport, Record, Report, RunConfig, to_report, write_report
@@ -162,6 +161,7 @@ class Outcome:
                 "max_tokens": plan.max_tokens, "temperature": s.temperature, "subjects": list(s.subjects),
                 "interrupted": self.interrupted, "pytest_mmlu": __version__, "language": ev.source.language,
                 "dataset_notes": ev.source.notes(s.shots), "redux": self.redux[1] if self.redux else None,
+                "shard": str(s.shard) if s.shard else None,
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
                 "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
                 "judge": None if judge is None else {
@@ -189,15 +189,8 @@ class Outcome:
         path.write_text(html, encoding="utf-8")
 
     def _write_markdown(self) -> None:
-        text = render_markdown(self.summary, self.verdicts + self.drop_verdicts, self.comparison, self.session.label,
-                               self.run_config())
-        path = Path(self.settings.markdown)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if step_summary:
-            with open(step_summary, "a", encoding="utf-8") as f:
-                f.write(text + "\n")
+        write_markdown(self.settings.markdown, render_markdown(self.summary, self.verdicts + self.drop_verdicts,
+                                                               self.comparison, self.session.label, self.run_config()))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.summary is None or self.config.option.collectonly or not self.summary.overall.selected:

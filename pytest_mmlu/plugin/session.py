@@ -116,11 +116,13 @@ class Session:
         offline = [f"mmlu: {ev.offline_note}"] if ev.offline_note else []
         unseen = blind() if workers else None  # an old pytest-xdist: the workers cannot read their queues
         concurrency = describe_concurrency(ev.model.per_server(), s.concurrency, ev.model.slots, ev.model.workers[0])
+        shard = [f"mmlu: shard {s.shard}: {len(ev.questions()):,} of {ev.selected:,} questions"] if s.shard else []
         return copies + ([f"mmlu: -n {workers}: {unseen}"] if unseen else []) + offline + [
             f"mmlu: run {self.label}",
             f"mmlu: backend {ev.service.name} at {where}; model {model}{served}",
             f"mmlu: dataset {ev.source.describe()}" + (f" @ {revision}" if revision else "")
             + f"; split {s.split}; shots {s.shots}; limit {s.limit or 'none'}",
+        ] + shard + [
             f"mmlu: scoring {plan.scoring}{ROUTES.get(plan.route, '')}; prompt {plan.prompt}; "
             f"concurrency {concurrency}; cache {cache}",
         ] + self._money_lines() + [f"mmlu: {note}" for note in ev.source.notes(s.shots)] \

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from .usage import render_cost, render_usage
 
 NEWLY_WRONG_SHOWN = 50  # beyond this, the list says how many more
@@ -104,3 +107,14 @@ def _comparison(c) -> list[str]:
             lines.append(f"- ... and {len(c.newly_wrong) - len(shown)} more")
         lines += ["", "</details>", ""]
     return lines
+
+
+def write_markdown(path, text: str) -> None:
+    """The summary written to `path`, and appended to $GITHUB_STEP_SUMMARY when that is set (GitHub Actions)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(text + "\n")

@@ -275,6 +275,7 @@ class RunConfig(TypedDict):
     language: str | None
     dataset_notes: list[str]
     redux: dict | None  # --mmlu-redux: what was matched
+    shard: str | None  # --mmlu-shard: "2/4" (written since 0.2)
     started: str  # ISO 8601, UTC
     wall_seconds: float | None
     judge: JudgeConfig | None
@@ -303,8 +304,8 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots;
-    `usage` is absent from reports written before 0.2."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots,
+    merged; `usage` is absent from reports written before 0.2."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
@@ -312,11 +313,12 @@ class Report(_ReportAlways, total=False):
     stopped: Stopped
     usage: UsageTotals
     shots: dict[str, str]  # subject -> its few-shot examples, as each of its prompts carries them (Record.shots_at)
+    merged: list[dict]  # pytest-mmlu merge: the reports joined (report.merge.Joined.parts)
 
 
 def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
               drop_verdicts=(), not_run: Iterable[str] = (), stopped=None,
-              shots: Mapping[str, str] | None = None) -> Report:
+              shots: Mapping[str, str] | None = None, merged: list[dict] | None = None) -> Report:
     """The report of a run, from its summary (report.summary), gate verdicts (report.gates) and records."""
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
     if summary.first_tokens:
@@ -346,6 +348,8 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
         report["shots"] = dict(shots)
     if stopped is not None:
         report["stopped"] = dict(vars(stopped))
+    if merged:
+        report["merged"] = list(merged)
     return report  # type: ignore[return-value]
 
 
