@@ -110,11 +110,23 @@ def merge(*args) -> int:
 
 
 def results_block(stdout: str) -> list[str]:
-    """The lines a run prints under `MMLU results`, up to the files it names."""
+    """The lines a run prints under `MMLU results`, up to the files it names; not the usage line, whose latency and
+    questions per second are the runs' own (its token figures are compared in the reports)."""
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if "MMLU results" in line) + 1
     end = next(i for i in range(start, len(lines)) if lines[i].startswith("report written to"))
-    return lines[start:end]
+    return [line for line in lines[start:end] if not line.startswith("usage: ")]
+
+
+TIMING = ("seconds", "server_seconds")  # each request's own time: the shards' requests are not the full run's
+
+
+def untimed(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
+
+
+def without_usage(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines() if not line.startswith("Usage: ")]
 
 
 # -- the shards ---------------------------------------------------------------------------------------------
@@ -198,8 +210,12 @@ def test_a_bad_shard_from_the_environment_names_where_it_came_from(pytester, dat
 def test_merged_shards_are_the_unsharded_run(runs, tmp_path, capsys):
     assert merge(*shards(runs), "-o", tmp_path / "run.json") == 0
     merged, full = json.loads((tmp_path / "run.json").read_text()), runs.report("full")
-    for key in ("overall", "subjects", "categories", "questions", "not_run"):
+    for key in ("overall", "subjects", "categories", "not_run"):
         assert merged[key] == full[key], key
+    assert untimed(merged["questions"]) == untimed(full["questions"])
+    for figure in ("answered", "requests", "tokens_in", "tokens_out", "tokens_cached", "cost"):
+        assert merged["usage"][figure] == full["usage"][figure], figure
+    assert merged["usage"]["questions_per_second"] is None  # shards ran side by side: no one wall time
     assert merged["overall"]["correct"] == sum(CORRECT.values()) == 24
     assert merged["config"]["shard"] is None
     assert [(p["shard"], p["questions"]) for p in merged["merged"]] == [
@@ -228,9 +244,9 @@ def test_gates_at_merge_time_are_those_of_the_run(runs, tmp_path, capsys):
         assert merged[key] == full[key], key
     assert [g["holds"] for g in merged["gates"]] == [True, False]
     assert [g["holds"] for g in merged["drop_gates"]] == [False]
-    assert capsys.readouterr().out.splitlines()[:len(results_block(runs.out["full"]))] == results_block(
-        runs.out["full"])
-    assert (tmp_path / "run.md").read_text() == (runs.folder / "full.md").read_text()
+    printed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("usage: ")]
+    assert printed[:len(results_block(runs.out["full"]))] == results_block(runs.out["full"])
+    assert without_usage((tmp_path / "run.md").read_text()) == without_usage((runs.folder / "full.md").read_text())
 
 
 @pytest.mark.parametrize("gates, status", [
@@ -284,8 +300,12 @@ def test_the_merged_report_reads_in_compare_as_the_run(runs, tmp_path, capsys):
     capsys.readouterr()
     assert main(["compare", "--format=json", runs.path("full"), str(tmp_path / "run.json")]) == 0
     table = json.loads(capsys.readouterr().out)
-    full, merged = ({k: v for k, v in run.items() if k not in ("label", "report")} for run in table["runs"])
+    # the same, but for the time figures of the usage block: the shards' requests are not the full run's
+    full, merged = ({k: v for k, v in run.items() if k not in ("label", "report", "usage")} for run in table["runs"])
     assert merged == full
+    tokens = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached", "cost")
+    full_usage, merged_usage = ({k: run["usage"][k] for k in tokens} for run in table["runs"])
+    assert merged_usage == full_usage
     pair = table["pairs"][0]
     assert (pair["common"], pair["right_only_a"], pair["right_only_b"], pair["only_a"], pair["only_b"]) == (
         43, 0, 0, 0, 0)
@@ -294,8 +314,9 @@ def test_the_merged_report_reads_in_compare_as_the_run(runs, tmp_path, capsys):
 def test_reports_written_without_shards_merge_when_their_questions_do_not_overlap(runs, tmp_path):
     assert merge(runs.path("astronomy"), runs.path("others"), "-o", tmp_path / "run.json") == 0
     merged, full = json.loads((tmp_path / "run.json").read_text()), runs.report("full")
-    for key in ("overall", "subjects", "categories", "questions"):
+    for key in ("overall", "subjects", "categories"):
         assert merged[key] == full[key], key
+    assert untimed(merged["questions"]) == untimed(full["questions"])
     assert merged["config"]["subjects"] == ["astronomy", "virology", "anatomy"]
 
 
