@@ -205,3 +205,43 @@ def test_a_run_recomputed_from_its_records(pytester, data):
     assert float(rows["overall"]["ece"]) == pytest.approx(overall["ece"], abs=1e-6)
     assert int(rows["overall"]["calibrated"]) == 16
     assert float(rows["virology"]["brier"]) == pytest.approx(per_subject["virology"]["brier"], abs=1e-6)
+
+
+def test_a_real_model_recomputed_from_its_report(pytester, llama_server, hub_data):
+    """gemma-3 270M through a real llama_cpp.server (logprobs, the harness prompt): calibration and position bias
+    counted here from the report's records and the data's own answers, independently of the plugin."""
+    from collections import Counter
+
+    from datafolders import make_questions
+    rows = {"test": [r for s in ("astronomy", "virology") for r in make_questions(s, 6, seed=71)]}
+    report = pytester.path / "r.json"
+    result = run_pytest(pytester, "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama",
+                        f"--mmlu-base-url={llama_server}", f"--mmlu-dataset={hub_data(rows)}",
+                        "--mmlu-scoring=logprobs", f"--mmlu-report={report}", report=report)
+    questions = result.report["questions"]
+    assert len(questions) == 12 and all(q["outcome"] in ("passed", "failed") for q in questions)
+    answers = {(r["subject"], i % 6): "ABCD"[r["answer"]] for i, r in enumerate(rows["test"])}  # 6 per subject
+    pairs, briers = [], []
+    for q in questions:
+        assert q["expected"] == answers[(q["subject"], q["index"])]
+        lp = {x: v for x, v in q["logprobs"].items() if x in "ABCD"}
+        total = sum(math.exp(v) for v in lp.values())
+        p = {x: math.exp(v) / total for x, v in lp.items()}
+        pairs.append((max(p.values()), q["predicted"] == q["expected"]))
+        briers.append(sum((p.get(x, 0.0) - (x == q["expected"])) ** 2 for x in "ABCD"))
+    assert len({round(c, 6) for c, _ in pairs}) > 1  # real distributions, not one repeated
+    overall = result.report["calibration"]["overall"]
+    assert overall["questions"] == 12 and overall["correct"] == sum(ok for _, ok in pairs)
+    assert overall["confidence"] == pytest.approx(sum(c for c, _ in pairs) / 12, abs=1e-6)
+    assert overall["ece"] == pytest.approx(naive_ece(pairs), abs=1e-6)
+    assert overall["brier"] == pytest.approx(sum(briers) / 12, abs=1e-6)
+    bias = result.report["bias"]
+    assert bias["predicted"] == {x: Counter(q["predicted"] for q in questions)[x] for x in "ABCD"}
+    assert bias["expected"] == {x: Counter(answers.values())[x] for x in "ABCD"}
+    wrong = [q for q in questions if q["predicted"] != q["expected"]]
+    assert bias["wrong"] == len(wrong)
+    if wrong:
+        even = {x: sum(x != q["expected"] for q in wrong) / 3 for x in "ABCD"}
+        ratios = {x: sum(q["predicted"] == x for q in wrong) / even[x] for x in "ABCD" if even[x]}
+        assert bias["imbalance"] == pytest.approx(max(ratios.values()), abs=1e-6)
+        assert bias["imbalance_letter"] == max(ratios, key=lambda x: (ratios[x], -ord(x)))
