@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -26,24 +27,28 @@ from pytest_mmlu.report.summary import summarize
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def record(subject, index, outcome, expected="A", unparsed=False):
-    predicted = None if unparsed or outcome == "error" else (expected if outcome == "passed" else "Z")
-    return {"nodeid": f"mmlu::{subject}::q{index:04d}", "subject": subject, "index": index, "expected": expected,
-            "predicted": predicted, "outcome": outcome, "unparsed": unparsed, "reply": ""}
+def record(subject, index, outcome, expected="A", unparsed=False, logprobs=False):
+    """A wrong answer reads C; with `logprobs`, the letter read has probability 0.7 and the others 0.1 each."""
+    predicted = None if unparsed or outcome == "error" else (expected if outcome == "passed" else "C")
+    r = {"nodeid": f"mmlu::{subject}::q{index:04d}", "subject": subject, "index": index, "expected": expected,
+         "predicted": predicted, "outcome": outcome, "unparsed": unparsed, "reply": ""}
+    if logprobs and predicted:
+        r["logprobs"] = {x: math.log(0.7 if x == predicted else 0.1) for x in "ABCD"}
+    return r
 
 
-def records(pattern: dict[str, str]) -> list[dict]:
+def records(pattern: dict[str, str], logprobs=False) -> list[dict]:
     """{'astronomy': 'PPFFEU'}: P passed, F failed, U unparsed, E error, one letter per question."""
     out = []
     for subject, marks in pattern.items():
         for i, mark in enumerate(marks):
             out.append(record(subject, i, {"P": "passed", "F": "failed", "U": "failed", "E": "error"}[mark],
-                              unparsed=mark == "U"))
+                              unparsed=mark == "U", logprobs=logprobs))
     return out
 
 
 def report(pattern, label=None, **config):
-    recs = records(pattern)
+    recs = records(pattern, logprobs=config.get("scoring", "logprobs") == "logprobs")
     cfg = {"backend": "llama", "model": None, "served_model": "/models/mistral-7b-instruct-v0.2.Q4_K_M.gguf",
            "dataset": "cais/mmlu (hub)", "split": "test", "shots": 0, "scoring": "logprobs", "prompt": "harness",
            **config}

@@ -107,7 +107,8 @@ def test_a_real_drop_fails_the_run(pytester, data, baseline, workers):
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
         "gate overall drop <= 5 points (or not significant): FAIL (100.0% -> 50.0%, -50.0 points on 16 common "
-        "questions, 8 newly wrong, 0 newly right, McNemar p = 0.00781, significant)",
+        "questions, 8 newly wrong, 0 newly right, McNemar p = 0.00781, Holm-adjusted over 3 gated scopes p = 0.0234, "
+        "significant)",
         "gate virology drop <= 5 points (or not significant): PASS*",
         "gate stem drop <= 0 points (or not significant): FAIL*",
     ])
@@ -138,4 +139,4 @@ def test_reports_from_runs_compare(pytester, data, baseline, capsys):
     assert "| mistral-7b-instruct-v0.2.Q4_K_M.gguf (llama) | llama, generate, 0-shot | astronomy | 100.00% (8/8) |" \
         in out
     assert "| half | llama, generate, 0-shot | all (2 subjects) | 50.00% (8/16) |" in out
-    assert "| 16 | 100.00% (16/16) | 50.00% (8/16) | -50.00 | 8 | 0 | 0.00781 | yes |" in out
+    assert "| 16 | 100.00% (16/16) | 50.00% (8/16) | -50.00 | [-69.02, -26.11] | 8 | 0 | 0.00781 | yes |" in out

@@ -201,10 +201,12 @@ def test_two_runs_side_by_side_flip_as_compare_counts(browser, reports, tmp_path
     (p,) = compare_runs(read_reports([reports["a"], reports["b"]])).pairs
     assert p.right_only_a and p.right_only_b  # the runs do flip, both ways
     cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#pair-table tbody td")]
-    assert cells[2:8] == [str(p.common), f"{p.a_correct / p.common * 100:.2f}% ({p.a_correct}/{p.common})",
+    low, high = p.interval
+    assert cells[2:9] == [str(p.common), f"{p.a_correct / p.common * 100:.2f}% ({p.a_correct}/{p.common})",
                           f"{p.b_correct / p.common * 100:.2f}% ({p.b_correct}/{p.common})",
-                          f"{p.difference:+.2f}", str(p.right_only_a), str(p.right_only_b)]
-    assert cells[8] == f"{p.p_value:.3g}"
+                          f"{p.difference:+.2f}", f"[{low:+.2f}, {high:+.2f}]", str(p.right_only_a),
+                          str(p.right_only_b)]
+    assert cells[9] == f"{p.p_value:.3g}"
     a, b = ({q["nodeid"]: q for q in json.loads(Path(reports[n]).read_text())["questions"]} for n in "ab")
     both_wrong = sum(a[n]["outcome"] == b[n]["outcome"] == "failed" for n in a)
     differ = sum(a[n]["predicted"] != b[n]["predicted"] for n in a)
@@ -322,10 +324,12 @@ def test_a_page_from_real_runs_of_the_small_model(browser, llama_server, gemma_p
     load(browser, page({"server": server, "local": local}, tmp_path, "server", "local"))
     [p] = compare_runs(read_reports([server, local])).pairs
     cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#pair-table tbody td")]
-    assert p.common == 6 and cells[:9] == ["server", "local", "6",
-                                           f"{p.a_correct / 6 * 100:.2f}% ({p.a_correct}/6)",
-                                           f"{p.b_correct / 6 * 100:.2f}% ({p.b_correct}/6)", f"{p.difference:+.2f}",
-                                           str(p.right_only_a), str(p.right_only_b), f"{p.p_value:.3g}"]
+    low, high = p.interval
+    assert p.common == 6 and cells[:10] == ["server", "local", "6",
+                                            f"{p.a_correct / 6 * 100:.2f}% ({p.a_correct}/6)",
+                                            f"{p.b_correct / 6 * 100:.2f}% ({p.b_correct}/6)", f"{p.difference:+.2f}",
+                                            f"[{low:+.2f}, {high:+.2f}]", str(p.right_only_a), str(p.right_only_b),
+                                            f"{p.p_value:.3g}"]
     record = json.loads(Path(server).read_text())["questions"][0]
     browser.find_element(By.CSS_SELECTOR, f'#list li[data-id="{record["nodeid"]}"]').click()
     box = browser.find_element(By.ID, "question")

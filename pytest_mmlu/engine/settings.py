@@ -37,6 +37,8 @@ class Settings:
     markdown: str | None = None
     html: str | None = None
     drop_gates: tuple = ()
+    drop_correction: str = "holm"
+    equivalence_gates: tuple = ()
     judge: str | None = None
     judge_model: str | None = None
     judge_base_url: str | None = None
@@ -50,3 +52,8 @@ class Settings:
     @property
     def active(self) -> bool:
         return self.backend is not None
+
+    @property
+    def gated(self) -> bool:
+        """Whether a gate decides the exit status."""
+        return bool(self.gates or self.drop_gates or self.equivalence_gates)

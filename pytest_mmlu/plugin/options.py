@@ -156,6 +156,13 @@ OPTIONS = (
            "questions dropped by more than POINTS percentage points and McNemar's exact test finds "
            "the drop significant at 5%; repeatable", gates_mod.parse_drop, repeat=True,
            metavar="[SCOPE=]POINTS", field="drop_gates"),
+    Option("drop-correction", "how the p-values of several --mmlu-max-drop gates are corrected together: holm "
+           "(Holm's step-down: noise fails any of them at most 5% of the time) or none (each gate at 5% alone); "
+           "default: holm", _choice(gates_mod.CORRECTIONS, "correction"), default="holm", metavar="holm|none"),
+    Option("equivalent", "with --mmlu-baseline, a gate: [SCOPE=]POINTS holds only when the 90% interval of the "
+           "paired accuracy difference on the common questions lies within ±POINTS percentage points (two "
+           "one-sided tests at 5%); repeatable", gates_mod.parse_equivalent, repeat=True,
+           metavar="[SCOPE=]POINTS", field="equivalence_gates"),
     Option("judge", "a backend that reads the replies the rules cannot read, answering one letter "
            "or 'none': " + ", ".join(SERVICES), _choice(tuple(SERVICES), "judge backend"), metavar="BACKEND"),
     Option("judge-model", "model id for the judge backend", metavar="NAME"),

@@ -16,7 +16,7 @@ from ..core.errors import KEY, OptionError
 from ..core.subjects import CATEGORIES, category_of
 from ..data.annotations import annotate, describe
 from ..report.baseline import compare, load_baseline
-from ..report.gates import check_scopes, evaluate, evaluate_drops, gates_hold
+from ..report.gates import check_scopes, evaluate, evaluate_drops, evaluate_equivalence, gates_hold
 from ..report.label import public_url
 from ..report.markdown import render_markdown, write_markdown
 from ..report.output import check_writable
@@ -44,7 +44,7 @@ class Outcome:
         self.baseline: dict[str, Record] | None = None
         self.redux = None  # --mmlu-redux: ({(subject, index): error_type}, what matched)
         self.summary = self.comparison = self.stop = None
-        self.verdicts, self.drop_verdicts = [], []
+        self.verdicts, self.drop_verdicts, self.equivalence_verdicts = [], [], []
         self.started, self._clock = time.time(), time.monotonic()
         self.wall_seconds: float | None = None
         self.interrupted = False
@@ -62,6 +62,9 @@ class Outcome:
         if s.drop_gates and not s.baseline:
             raise OptionError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
         check_scopes(s.drop_gates, available, CATEGORIES, "--mmlu-max-drop")
+        if s.equivalence_gates and not s.baseline:
+            raise OptionError("--mmlu-equivalent needs --mmlu-baseline (the report to compare with)")
+        check_scopes(s.equivalence_gates, available, CATEGORIES, "--mmlu-equivalent")
         for option, target in (("--mmlu-report", s.report), ("--mmlu-markdown", s.markdown), ("--mmlu-html", s.html)):
             if target:
                 check_writable(target, option)
@@ -121,7 +124,8 @@ class Outcome:
         self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:
             self.comparison = compare(self.baseline, self.records, category_of)
-            self.drop_verdicts = evaluate_drops(s.drop_gates, self.comparison.scopes)
+            self.drop_verdicts = evaluate_drops(s.drop_gates, self.comparison.scopes, s.drop_correction)
+            self.equivalence_verdicts = evaluate_equivalence(s.equivalence_gates, self.comparison.scopes)
         self.wall_seconds = time.monotonic() - self._clock
         for wanted, write in ((s.report, lambda: self._write_report(records)), (s.markdown, self._write_markdown),
                               (s.html, lambda: self._write_html(records))):
@@ -130,16 +134,20 @@ class Outcome:
                     write()
                 except OSError as exc:  # the disk filled or the folder went away during the run
                     self.unwritten[wanted] = str(exc.strerror or exc)
-        if (s.gates or s.drop_gates) and session.exitstatus in (
+        if s.gated and session.exitstatus in (
                 pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
             self.cut_short = bool(session.shouldfail)  # -x or --maxfail: the gates saw only part of the run
-            holds = gates_hold(self.verdicts + self.drop_verdicts, self.summary.overall.errors, self.other_failures,
-                               self.cut_short)
+            holds = gates_hold(self.all_verdicts, self.summary.overall.errors, self.other_failures, self.cut_short)
             session.exitstatus = pytest.ExitCode.OK if holds else pytest.ExitCode.TESTS_FAILED
         if self.stop is not None:  # not a verdict on the model: 4 for a rejected key, 2 for a server gone,
             # with or without gates (as Ctrl-C keeps its 2), so CI tells a broken backend from a regression
             session.exitstatus = pytest.ExitCode.USAGE_ERROR if self.stop.kind == KEY \
                 else pytest.ExitCode.INTERRUPTED
+
+    @property
+    def all_verdicts(self) -> list:
+        """Every gate's verdict, in the order the summary lists them."""
+        return self.verdicts + self.drop_verdicts + self.equivalence_verdicts
 
     def _shorten_failures(self) -> None:
         # thousands of wrong answers in full are unreadable, and pytest's failure section
@@ -172,7 +180,7 @@ class Outcome:
         if self._built is None:
             answered = {r["nodeid"] for r in records}
             self._built = to_report(self.summary, self.verdicts, records, self.run_config(), self.comparison,
-                                    drop_verdicts=self.drop_verdicts,
+                                    drop_verdicts=self.drop_verdicts, equivalence_verdicts=self.equivalence_verdicts,
                                     not_run=[n for n in self.selected if n not in answered], stopped=self.stop,
                                     shots=self.session.evaluation.shots_texts(r["subject"] for r in records))
         return self._built
@@ -189,19 +197,19 @@ class Outcome:
         path.write_text(html, encoding="utf-8")
 
     def _write_markdown(self) -> None:
-        write_markdown(self.settings.markdown, render_markdown(self.summary, self.verdicts + self.drop_verdicts,
-                                                               self.comparison, self.session.label, self.run_config()))
+        write_markdown(self.settings.markdown, render_markdown(self.summary, self.all_verdicts, self.comparison,
+                                                               self.session.label, self.run_config()))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.summary is None or self.config.option.collectonly or not self.summary.overall.selected:
             return
         tr, s, ev = terminalreporter, self.settings, self.session.evaluation
         tr.write_sep("=", "MMLU results")
-        for line in render(self.summary, self.verdicts + self.drop_verdicts, self.comparison,
+        for line in render(self.summary, self.all_verdicts, self.comparison,
                            width=tr._tw.fullwidth, label=self.session.label):
             tr.write_line(line)
         others = self.other_failures
-        if others and (s.gates or s.drop_gates):
+        if others and s.gated:
             tr.write_line(f"{others} failure{'s' if others > 1 else ''} besides the MMLU verdicts (own tests, files "
                           f"that could not be collected, crashed workers) fail{'' if others > 1 else 's'} the gated "
                           f"run", red=True)

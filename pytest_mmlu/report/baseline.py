@@ -8,7 +8,7 @@ from typing import Callable
 
 from ..core.errors import BaselineError, ReportError
 from .schema import Record, read_report
-from .stats import mcnemar_exact_p
+from .stats import Z90, mcnemar_exact_p, paired_difference_interval
 
 
 def load_baseline(path) -> dict[str, Record]:
@@ -44,6 +44,12 @@ class Paired:
     @property
     def p_value(self) -> float:
         return mcnemar_exact_p(self.newly_wrong, self.newly_right)
+
+    def interval(self, z: float = Z90) -> tuple[float, float]:
+        """The interval of the difference (current minus baseline, as a fraction): Newcombe's, 90% by default."""
+        both = self.baseline_correct - self.newly_wrong
+        neither = self.common - both - self.newly_wrong - self.newly_right
+        return paired_difference_interval(both, self.newly_wrong, self.newly_right, neither, z)
 
     def add(self, was: bool, is_: bool) -> None:
         self.common += 1

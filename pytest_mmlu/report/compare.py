@@ -1,4 +1,5 @@
-"""Several JSON reports side by side: one row per run, subject x run, paired tests between runs.
+"""Several JSON reports side by side: one row per run, subject x run, position bias and calibration per run, paired
+tests and intervals between runs.
 
 Pure functions from reports to numbers (`compare_runs`) and from numbers to text (`render`);
 the command line (`pytest_mmlu.cli`) only reads files and prints.
@@ -17,8 +18,9 @@ from ..core.errors import ReportError
 from .baseline import compare
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
-from .schema import ReadReport, Score
+from .schema import BiasResult, CalibrationBlock, ReadReport, Score
 from .schema import read_report as read_report_file
+from .stats import paired_difference_interval
 from .usage import USAGE_HEADER, reports_something, usage_cells
 
 __all__ = ["FORMATS", "ReportError", "RunReport", "RunsComparison", "Score", "compare_runs", "read_report",
@@ -38,6 +40,8 @@ class RunReport:
     subjects: dict[str, Score]
     questions: dict[str, dict]
     usage: dict | None = None  # the report's tokens and time (schema.UsageTotals); None before 0.2.0
+    bias: BiasResult | None = None
+    calibration: CalibrationBlock | None = None  # where log-probabilities were read
 
     @property
     def model(self) -> str:
@@ -64,7 +68,8 @@ def run_of(report: ReadReport) -> RunReport:
                                                  config.get("backend"))
     usage = report.data.get("usage")
     return RunReport(report.path, str(label), config, overall, subjects, report.questions,
-                     usage if isinstance(usage, dict) and reports_something(usage) else None)
+                     usage if isinstance(usage, dict) and reports_something(usage) else None, report.bias(),
+                     report.calibration())
 
 
 def read_report(path) -> RunReport:
@@ -123,6 +128,17 @@ class Pair:
     def significant(self) -> bool:
         return self.common > 0 and self.p_value < SIGNIFICANCE
 
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The 90% interval of the difference, b minus a, in percentage points (Newcombe's, as the equivalence
+        gate uses it: inside ±m means equivalent within m points by two one-sided tests at 5%)."""
+        if not self.common:
+            return None
+        both = self.a_correct - self.right_only_a
+        neither = self.common - both - self.right_only_a - self.right_only_b
+        low, high = paired_difference_interval(both, self.right_only_a, self.right_only_b, neither)
+        return low * 100, high * 100
+
 
 @dataclass
 class RunsComparison:
@@ -173,16 +189,35 @@ def run_cells(run: RunReport) -> list[str]:
 
 RUN_HEADER = ["run", "backend", "model", "data", "shots", "scoring", "questions", "accuracy", "95% interval",
               "unparsed", "errors"]
-PAIR_HEADER = ["run A", "run B", "common questions", "A", "B", "B - A (points)", "right only in A", "right only in B",
-               "McNemar p", ""]
+PAIR_HEADER = ["run A", "run B", "common questions", "A", "B", "B - A (points)", "90% interval", "right only in A",
+               "right only in B", "McNemar p", ""]
+PAIR_RIGHT = set(range(2, 10))
 
 
 def pair_cells(p: Pair) -> list[str]:
     if not p.common:
-        return [p.a, p.b, "0", "n/a", "n/a", "n/a", "0", "0", "n/a", ""]
+        return [p.a, p.b, "0", "n/a", "n/a", "n/a", "n/a", "0", "0", "n/a", ""]
+    low, high = p.interval
     return [p.a, p.b, str(p.common), accuracy_cell(p.a_correct, p.common), accuracy_cell(p.b_correct, p.common),
-            f"{p.difference:+.2f}", str(p.right_only_a), str(p.right_only_b), f"{p.p_value:.3g}",
-            MARK if p.significant else ""]
+            f"{p.difference:+.2f}", f"[{low:+.2f}, {high:+.2f}]", str(p.right_only_a), str(p.right_only_b),
+            f"{p.p_value:.3g}", MARK if p.significant else ""]
+
+
+ROBUSTNESS_HEADER = ["run", "answered", "most over-picked", "imbalance", "wrong answers", "with log-probabilities",
+                     "confidence", "accuracy", "ECE", "Brier"]
+ROBUSTNESS_RIGHT = {1, 3, 4, 5, 6, 7, 8, 9}
+
+
+def robustness_cells(run: RunReport) -> list[str]:
+    """Position bias (the imbalance of the wrong answers) and calibration (where log-probabilities were read)."""
+    b = run.bias or {}
+    cells = [run.label, str(b.get("answered", 0)), b.get("imbalance_letter") or "n/a",
+             "n/a" if b.get("imbalance") is None else f"{b['imbalance']:.2f}", str(b.get("wrong", 0))]
+    c = (run.calibration or {}).get("overall")
+    if not c:
+        return cells + ["0", "n/a", "n/a", "n/a", "n/a"]
+    return cells + [str(c["questions"]), _pct(c["confidence"], 1), _pct(c["accuracy"], 1), f"{c['ece']:.3f}",
+                    f"{c['brier']:.3f}"]
 
 
 def pair_notes(p: Pair) -> list[str]:
@@ -234,9 +269,12 @@ def render_text(comparison: RunsComparison) -> str:
         lines += _align([["subject"] + [r.label for r in comparison.runs]]
                         + [_matrix_cells(comparison, s) for s in comparison.subjects],
                         right=set(range(1, len(comparison.runs) + 1)))
+    lines += ["", "position bias (imbalance: the most over-picked letter's multiple of its even share of the wrong "
+                  "answers) and calibration"]
+    lines += _align([ROBUSTNESS_HEADER] + [robustness_cells(r) for r in comparison.runs], right=ROBUSTNESS_RIGHT)
     if comparison.pairs:
-        lines += ["", "pairs, on the questions both runs answered (McNemar's exact test)"]
-        lines += _align([PAIR_HEADER] + [pair_cells(p) for p in comparison.pairs], right={2, 3, 4, 5, 6, 7, 8})
+        lines += ["", "pairs, on the questions both runs answered (McNemar's exact test; Newcombe's 90% interval)"]
+        lines += _align([PAIR_HEADER] + [pair_cells(p) for p in comparison.pairs], right=PAIR_RIGHT)
         lines += [note for p in comparison.pairs for note in pair_notes(p)]
         lines.append(f"{MARK} significant at 5%")
     return "\n".join(lines) + "\n"
@@ -274,12 +312,18 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
         lines += _md_table(["Subject"] + [r.label for r in comparison.runs],
                            [_matrix_cells(comparison, s) for s in comparison.subjects],
                            right=set(range(1, len(comparison.runs) + 1))) + [""]
+    lines += ["### Position bias and calibration", "",
+              "Imbalance: the most over-picked letter's multiple of its even share of the wrong answers (1.00: no "
+              "preference). Calibration where log-probabilities were read.", ""]
+    lines += _md_table([h[:1].upper() + h[1:] for h in ROBUSTNESS_HEADER],
+                       [robustness_cells(r) for r in comparison.runs], right=ROBUSTNESS_RIGHT) + [""]
     if comparison.pairs:
-        lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test.", ""]
+        lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test; the 90% interval of "
+                  "B - A is Newcombe's (inside ±m: equivalent within m points, two one-sided tests at 5%).", ""]
         header = [h[:1].upper() + h[1:] for h in PAIR_HEADER[:-1]] + ["Significant"]
         rows = [c[:-1] + ["yes" if p.significant else "no"] for p, c in
                 ((p, pair_cells(p)) for p in comparison.pairs)]
-        lines += _md_table(header, rows, right={2, 3, 4, 5, 6, 7, 8}) + [""]
+        lines += _md_table(header, rows, right=PAIR_RIGHT) + [""]
         lines += [f"- {note}" for p in comparison.pairs for note in pair_notes(p)]
     if page:  # pytest-mmlu view's page of the same runs, where the reader can look further
         lines += ["", f"Every question, run by run: [the results page](<{page.replace('>', '%3E')}>)"]
@@ -287,8 +331,9 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
 
 
 CSV_HEADER = ["run", "backend", "model", "dataset", "split", "shots", "scoring", "prompt", "scope", "correct",
-              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "report", "tokens_in", "tokens_out",
-              "tokens_reasoning", "tokens_cached", "cost"]
+              "total", "accuracy", "ci_low", "ci_high", "unparsed", "errors", "imbalance", "imbalance_letter",
+              "calibrated", "confidence", "ece", "brier", "tokens_in", "tokens_out", "tokens_reasoning",
+              "tokens_cached", "cost", "report"]
 USAGE_CSV = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
 
 
@@ -303,6 +348,17 @@ def _usage_csv(run: RunReport, scope: str) -> list:
     return cells + [f"{cost['sum']:.8f}" if cost.get("questions") else ""]
 
 
+
+def _figures(run: RunReport, scope: str) -> list:
+    """The imbalance (the overall row only: position bias is the run's) and the scope's calibration."""
+    b = (run.bias or {}) if scope == "overall" else {}
+    imbalance = [] if b.get("imbalance") is None else [f"{b['imbalance']:.6f}", b.get("imbalance_letter") or ""]
+    calibration = run.calibration or {}
+    c = calibration.get("overall") if scope == "overall" else (calibration.get("subjects") or {}).get(scope)
+    figures = [] if not c else [c["questions"]] + [f"{c[k]:.6f}" for k in ("confidence", "ece", "brier")]
+    return (imbalance or ["", ""]) + (figures or ["", "", "", ""])
+
+
 def render_csv(comparison: RunsComparison) -> str:
     """One row per run and scope (`overall`, then each subject): ready for a spreadsheet."""
     out = io.StringIO()
@@ -315,7 +371,8 @@ def render_csv(comparison: RunsComparison) -> str:
             writer.writerow([run.label, c.get("backend", ""), run.model, c.get("dataset", ""), c.get("split", ""),
                              c.get("shots", ""), c.get("scoring", ""), c.get("prompt", ""), scope, s.correct,
                              s.total, "" if s.accuracy is None else f"{s.accuracy:.6f}", f"{low:.6f}",
-                             f"{high:.6f}", s.unparsed, s.errors, run.path] + _usage_csv(run, scope))
+                             f"{high:.6f}", s.unparsed, s.errors, *_figures(run, scope), *_usage_csv(run, scope),
+                             run.path])
     return out.getvalue()
 
 
@@ -328,10 +385,11 @@ def to_json(comparison: RunsComparison) -> dict:
         "runs": [{"label": r.label, "report": r.path, "backend": r.config.get("backend"), "model": r.model,
                   "dataset": r.config.get("dataset"), "split": r.config.get("split"), "shots": r.config.get("shots"),
                   "scoring": r.config.get("scoring"), "prompt": r.config.get("prompt"), "overall": score(r.overall),
-                  "subjects": {s: score(t) for s, t in r.subjects.items()},
-                  **({"usage": r.usage} if r.usage else {})} for r in comparison.runs],
+                  "subjects": {s: score(t) for s, t in r.subjects.items()}, "bias": r.bias,
+                  "calibration": r.calibration, **({"usage": r.usage} if r.usage else {})} for r in comparison.runs],
         "shared_subjects": comparison.subjects,
-        "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant}
+        "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant,
+                   "interval_90_points": None if p.interval is None else [round(x, 6) for x in p.interval]}
                   for p in comparison.pairs],
     }
 

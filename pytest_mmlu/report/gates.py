@@ -1,5 +1,6 @@
-"""Gates: `--mmlu-min-accuracy [SCOPE=]VALUE` and `--mmlu-max-drop [SCOPE=]POINTS`, parsed, their scopes checked,
-each one's verdict, and whether together they hold (the exit status of a gated run)."""
+"""Gates: `--mmlu-min-accuracy [SCOPE=]VALUE`, `--mmlu-max-drop [SCOPE=]POINTS` and `--mmlu-equivalent
+[SCOPE=]POINTS`, parsed, their scopes checked, each one's verdict, and whether together they hold (the exit status
+of a gated run)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from ..core.errors import OptionError
+from .stats import holm_adjusted
 
 FORMS = "VALUE or SCOPE=VALUE, VALUE as 0.55 or 55%"
 EPSILON = 1e-9
@@ -60,7 +62,7 @@ class DropGate:
 DROP_FORMS = "POINTS or SCOPE=POINTS, POINTS in percentage points such as 2 or 0.5"
 
 
-def parse_drop(text: str) -> DropGate:
+def _parse_points(text: str, option: str, low_open: bool = False) -> tuple[str, float]:
     raw = str(text).strip()
     scope, _, value = raw.rpartition("=")
     scope = scope.strip() or "overall"
@@ -68,10 +70,32 @@ def parse_drop(text: str) -> DropGate:
     try:
         points = float(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--mmlu-max-drop {raw!r}: {value!r} is not a number ({DROP_FORMS})") from None
-    if not 0 <= points <= 100 or points != points:
-        raise argparse.ArgumentTypeError(f"--mmlu-max-drop {raw!r}: must be within 0 and 100 points, not {value}")
+        raise argparse.ArgumentTypeError(f"{option} {raw!r}: {value!r} is not a number ({DROP_FORMS})") from None
+    if not 0 <= points <= 100 or points != points or (low_open and points == 0):
+        span = "above 0 and at most 100" if low_open else "within 0 and 100"
+        raise argparse.ArgumentTypeError(f"{option} {raw!r}: must be {span} points, not {value}")
+    return scope, points
+
+
+def parse_drop(text: str) -> DropGate:
+    scope, points = _parse_points(text, "--mmlu-max-drop")
     return DropGate(points, scope)
+
+
+@dataclass(frozen=True)
+class EquivalenceGate:
+    """`--mmlu-equivalent [SCOPE=]POINTS`: the 90% interval of the paired difference lies within ±POINTS."""
+
+    points: float  # the margin, in percentage points
+    scope: str = "overall"
+
+    def describe(self) -> str:
+        return f"{self.scope} equivalent within ±{self.points:g} points"
+
+
+def parse_equivalent(text: str) -> EquivalenceGate:
+    scope, points = _parse_points(text, "--mmlu-equivalent", low_open=True)  # no interval fits inside ±0
+    return EquivalenceGate(points, scope)
 
 
 def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Iterable[str],
@@ -106,37 +130,90 @@ def gates_hold(verdicts: Iterable, errors: int, other_failures: int = 0, cut_sho
 
 
 SIGNIFICANCE = 0.05
+CORRECTIONS = ("holm", "none")  # for the drop gates of one run, tested together
 
 
 @dataclass(frozen=True)
 class DropVerdict:
     gate: DropGate
     drop: float | None  # percentage points lost on the common questions (negative: a gain)
-    p_value: float | None
+    p_value: float | None  # McNemar's exact p of this scope alone
     common: int
     holds: bool
     reason: str
+    adjusted_p: float | None = None  # the p-value the verdict used: Holm-adjusted across the run's drop gates
+    correction: str = "none"  # "holm" or "none"
+    family: int = 1  # scopes whose drop gates were tested together (Holm's k)
 
 
-def evaluate_drops(gates: Iterable[DropGate], scopes: dict) -> list[DropVerdict]:
+def evaluate_drops(gates: Iterable[DropGate], scopes: dict, correction: str = "holm") -> list[DropVerdict]:
     """Each gate against the paired counts of its scope (`baseline.Paired`, by scope name).
 
-    Fails only when the drop is larger than allowed AND McNemar's exact test says it is no noise."""
+    Fails only when the drop is larger than allowed AND McNemar's exact test says it is no noise: with
+    `holm`, the p-values of all the run's drop gates are adjusted together (Holm's step-down), so the chance that
+    noise fails any of them stays at 5% however many scopes are gated (bench/scopes.py)."""
+    gates = list(gates)
+    tested = {g.scope: scopes[g.scope] for g in gates if scopes.get(g.scope) is not None and scopes[g.scope].common}
+    raw = {scope: paired.p_value for scope, paired in tested.items()}  # one test per scope, however many gates
+    adjusted = dict(zip(raw, holm_adjusted(list(raw.values())))) if correction == "holm" else raw
+    family = len(tested)
     verdicts = []
     for gate in gates:
-        paired = scopes.get(gate.scope)
-        if paired is None or paired.common == 0:
-            verdicts.append(DropVerdict(gate, None, None, 0, False, "no question answered in both runs"))
+        if gate.scope not in tested:
+            verdicts.append(DropVerdict(gate, None, None, 0, False, "no question answered in both runs",
+                                        correction=correction, family=family))
             continue
+        paired, p, q = tested[gate.scope], raw[gate.scope], adjusted[gate.scope]
         drop = -paired.delta * 100
-        p = paired.p_value
         too_large = drop > gate.points + EPSILON * 100
-        holds = not (too_large and p < SIGNIFICANCE)
-        why = "" if not too_large else (", significant" if p < SIGNIFICANCE else ", not significant: noise")
+        holds = not (too_large and q < SIGNIFICANCE)
+        why = "" if not too_large else (", significant" if q < SIGNIFICANCE else ", not significant: noise")
         verdicts.append(DropVerdict(gate, drop, p, paired.common, holds,
                                     f"{paired.baseline_correct / paired.common * 100:.1f}% -> "
                                     f"{paired.current_correct / paired.common * 100:.1f}%, "
                                     f"{-drop:+.1f} points on {paired.common} common questions, "
                                     f"{paired.newly_wrong} newly wrong, {paired.newly_right} newly right, "
-                                    f"McNemar p = {p:.3g}{why}"))
+                                    f"McNemar p = {p:.3g}{_corrected(correction, q, family)}{why}",
+                                    q, correction, family))
+    return verdicts
+
+
+def _corrected(correction: str, adjusted: float, family: int) -> str:
+    if family < 2:
+        return ""  # one gate: nothing to correct
+    if correction == "holm":
+        return f", Holm-adjusted over {family} gated scopes p = {adjusted:.3g}"
+    return f", not corrected for {family} gated scopes"
+
+
+@dataclass(frozen=True)
+class EquivalenceVerdict:
+    gate: EquivalenceGate
+    difference: float | None  # current minus baseline on the common questions, percentage points
+    interval: tuple[float, float] | None  # its 90% interval, percentage points
+    common: int
+    holds: bool
+    reason: str
+
+
+def evaluate_equivalence(gates: Iterable[EquivalenceGate], scopes: dict) -> list[EquivalenceVerdict]:
+    """Each gate against the paired counts of its scope: it holds when the 90% interval of the difference
+    (Newcombe's, `Paired.interval`) lies inside ±POINTS, which is two one-sided tests at 5%. Several such gates
+    need no correction: the run holds only when every one does (an intersection-union test)."""
+    verdicts = []
+    for gate in gates:
+        paired = scopes.get(gate.scope)
+        if paired is None or paired.common == 0:
+            verdicts.append(EquivalenceVerdict(gate, None, None, 0, False, "no question answered in both runs"))
+            continue
+        low, high = (x * 100 for x in paired.interval())
+        difference = paired.delta * 100
+        holds = -gate.points < low and high < gate.points
+        verdicts.append(EquivalenceVerdict(
+            gate, difference, (low, high), paired.common, holds,
+            f"{paired.baseline_correct / paired.common * 100:.1f}% -> "
+            f"{paired.current_correct / paired.common * 100:.1f}%, {difference:+.1f} points on {paired.common} "
+            f"common questions, 90% interval [{low:+.1f}, {high:+.1f}] "
+            f"{'inside' if holds else 'not inside'} ±{gate.points:g}, {paired.newly_wrong} newly wrong, "
+            f"{paired.newly_right} newly right"))
     return verdicts

@@ -68,6 +68,9 @@ def render_markdown(summary, verdicts=(), comparison=None, label: str | None = N
     cost = render_cost(summary.usage)
     if cost:
         lines += [f"Cost: {cost.removeprefix('cost: ')}.", ""]
+    lines += _bias(summary.bias)
+    if summary.calibration is not None:
+        lines += _calibration(summary.calibration, summary.subject_calibration)
     if verdicts:
         lines += ["### Gates", "", "| Gate | Verdict | Detail |", "| --- | --- | --- |"]
         lines += [f"| `{cell(v.gate.describe())}` | {'✅ PASS' if v.holds else '❌ FAIL'} | {cell(v.reason)} |"
@@ -118,3 +121,45 @@ def write_markdown(path, text: str) -> None:
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as f:
             f.write(text + "\n")
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def _bias(bias) -> list[str]:
+    """Position bias: one row per letter; the imbalance under the table."""
+    if not bias.questions:
+        return []
+    answered = bias.answered or 1
+    lines = ["### Position bias", "",
+             "| Letter | Picked | Right answer | Accuracy when right | Wrong answers picked | Even share | Ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for x in bias.letters:
+        position = bias.by_position.get(x)
+        ratio = bias.imbalance_of(x)
+        accuracy = accuracy_cell(position.correct, position.total) if position else "n/a (0/0)"
+        lines.append(f"| {x} | {bias.predicted.get(x, 0) / answered * 100:.1f}% | "
+                     f"{bias.expected.get(x, 0) / answered * 100:.1f}% | {accuracy} | {bias.wrong_picks.get(x, 0)} | "
+                     f"{bias.wrong_even.get(x, 0.0):.1f} | {'n/a' if ratio is None else f'{ratio:.2f}'} |")
+    imbalance = bias.imbalance
+    lines.append("")
+    if imbalance is None:
+        lines.append(f"Imbalance: n/a (no wrong answer among the {bias.answered} answered questions).")
+    else:
+        lines.append(f"Imbalance: **{imbalance[1]:.2f}** ({imbalance[0]} took {imbalance[1]:.2f}x its even share of "
+                     f"the {bias.wrong} wrong answers; 1.00: no preference). Shares are of the {bias.answered} "
+                     f"questions where a letter was read.")
+    return lines + [""]
+
+
+def _calibration(overall, subjects: dict) -> list[str]:
+    lines = ["### Calibration", "", f"From the log-probabilities of each question's letters "
+             f"({overall.questions} questions" + (f"; {overall.letters_missing} with a letter missing from the top "
+                                                  f"tokens" if overall.letters_missing else "") + ").", "",
+             "| Scope | Questions | Accuracy | Mean confidence | ECE (10 bins) | Brier |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, c in [("overall", overall)] + list(subjects.items()):
+        lines.append(f"| {cell(name)} | {c.questions} | {_percent(c.accuracy)} | {_percent(c.confidence)} | "
+                     f"{c.ece:.3f} | {c.brier:.3f} |")
+    return lines + [""]

@@ -18,6 +18,8 @@ from ..core.question import Question
 from ..core.reply import Reply
 from ..scoring.judge import Reading
 from ..scoring.verdict import Verdict
+from .bias import position_bias
+from .calibration import calibration_of
 from .stats import wilson_interval
 
 SCHEMA_VERSION = 1
@@ -232,16 +234,83 @@ class GateResult(TypedDict):
     reason: str
 
 
-class DropGateResult(TypedDict):
+class DropGateResult(TypedDict, total=False):
     """`--mmlu-max-drop`: one gate against the baseline and its verdict."""
 
     scope: str
     max_drop_points: float
     drop_points: float | None
-    p_value: float | None
+    p_value: float | None  # McNemar's exact p of this scope alone
     common: int
     holds: bool
     reason: str
+    # since 0.2: the correction across the run's drop gates
+    correction: str  # "holm" or "none"
+    adjusted_p_value: float | None  # the p-value the verdict used
+    family: int  # scopes tested together
+
+
+class EquivalenceGateResult(TypedDict):
+    """`--mmlu-equivalent`: one gate against the baseline and its verdict."""
+
+    scope: str
+    margin_points: float
+    difference_points: float | None  # current minus baseline on the common questions
+    interval: list[float] | None  # its 90% interval (Newcombe), percentage points, [low, high]
+    common: int
+    holds: bool
+    reason: str
+
+
+class PositionResult(TypedDict):
+    correct: int
+    total: int
+    accuracy: float | None
+
+
+class BiasResult(TypedDict):
+    """Position bias (report.bias.PositionBias): letters picked against letters right, over the scored questions."""
+
+    questions: int  # scored questions counted (errors left out)
+    choices: dict[str, int]  # questions by their number of choices ("4": 100)
+    letters: list[str]  # every letter of those questions, A first
+    answered: int  # of them, those where a letter was read (not unparsed)
+    expected: dict[str, int]  # of the answered: the right letter
+    predicted: dict[str, int]  # of the answered: the letter read
+    confusion: dict[str, dict[str, int]]  # right letter -> letter read -> count
+    by_position: dict[str, PositionResult]  # right letter -> accuracy (unparsed count as not right)
+    wrong: int  # answered with a wrong letter
+    wrong_picks: dict[str, int]  # wrong answers that went to each letter
+    wrong_even: dict[str, float]  # ... had each spread evenly over its question's other letters
+    imbalance: float | None  # the largest wrong_picks / wrong_even; null without a wrong answer
+    imbalance_letter: str | None
+
+
+class CalibrationBin(TypedDict):
+    low: float
+    high: float
+    questions: int
+    correct: int
+    accuracy: float | None
+    confidence: float | None  # mean
+
+
+class CalibrationResult(TypedDict, total=False):
+    """Calibration (report.calibration) of the questions answered with log-probabilities."""
+
+    questions: int
+    correct: int
+    accuracy: float
+    confidence: float  # mean probability of the letter given
+    ece: float  # expected calibration error, 10 equal-width bins
+    brier: float  # multi-class, over each question's letters
+    letters_missing: int  # questions where a letter had no log-probability (probability 0)
+    bins: list[CalibrationBin]  # overall only: the reliability diagram's points
+
+
+class CalibrationBlock(TypedDict):
+    overall: CalibrationResult
+    subjects: dict[str, CalibrationResult]
 
 
 class JudgeConfig(TypedDict):
@@ -295,6 +364,7 @@ class Stopped(TypedDict):
 class _ReportAlways(TypedDict):
     schema_version: int  # absent from reports written before 0.2: read as 0
     overall: Overall
+    bias: BiasResult  # since 0.2
     subjects: dict[str, Tally]
     categories: dict[str, Tally]
     gates: list[GateResult]
@@ -304,12 +374,14 @@ class _ReportAlways(TypedDict):
 
 
 class Report(_ReportAlways, total=False):
-    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, stopped, shots,
-    merged; `usage` is absent from reports written before 0.2."""
+    """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, equivalence_gates,
+    calibration, stopped, shots, merged; `usage` is absent from reports written before 0.2."""
 
     baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
+    equivalence_gates: list[EquivalenceGateResult]
+    calibration: CalibrationBlock  # where log-probabilities were read
     stopped: Stopped
     usage: UsageTotals
     shots: dict[str, str]  # subject -> its few-shot examples, as each of its prompts carries them (Record.shots_at)
@@ -318,7 +390,8 @@ class Report(_ReportAlways, total=False):
 
 def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | Mapping, comparison=None,
               drop_verdicts=(), not_run: Iterable[str] = (), stopped=None,
-              shots: Mapping[str, str] | None = None, merged: list[dict] | None = None) -> Report:
+              shots: Mapping[str, str] | None = None, merged: list[dict] | None = None,
+              equivalence_verdicts=()) -> Report:
     """The report of a run, from its summary (report.summary), gate verdicts (report.gates) and records."""
     overall = {**summary.overall.to_json(), "subject_average": summary.subject_average}
     if summary.first_tokens:
@@ -326,6 +399,7 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
     report = {
         "schema_version": SCHEMA_VERSION,
         "overall": overall,
+        "bias": summary.bias.to_json(),
         "subjects": {s: t.to_json() for s, t in summary.subjects.items()},
         "categories": {c: t.to_json() for c, t in summary.categories.items()},
         "gates": [{"scope": v.gate.scope, "minimum": v.gate.minimum, "actual": v.actual, "holds": v.holds,
@@ -333,14 +407,23 @@ def to_report(summary, verdicts, records: Iterable[Record], config: RunConfig | 
         "config": dict(config),
         "questions": sorted(records, key=lambda r: r["nodeid"]),
     }
+    if summary.calibration is not None:
+        report["calibration"] = {"overall": summary.calibration.to_json(),
+                                 "subjects": {s: c.to_json(bins=False) for s, c in summary.subject_calibration.items()}}
     if comparison is not None:
         report["baseline"] = comparison.to_json()
     if summary.breakdowns:
         report["breakdowns"] = {b.key: b.to_json() for b in summary.breakdowns}
     if drop_verdicts:
         report["drop_gates"] = [{"scope": v.gate.scope, "max_drop_points": v.gate.points, "drop_points": v.drop,
-                                 "p_value": v.p_value, "common": v.common, "holds": v.holds, "reason": v.reason}
+                                 "p_value": v.p_value, "common": v.common, "holds": v.holds, "reason": v.reason,
+                                 "correction": v.correction, "adjusted_p_value": v.adjusted_p, "family": v.family}
                                 for v in drop_verdicts]
+    if equivalence_verdicts:
+        report["equivalence_gates"] = [
+            {"scope": v.gate.scope, "margin_points": v.gate.points, "difference_points": v.difference,
+             "interval": None if v.interval is None else [round(x, 6) for x in v.interval], "common": v.common,
+             "holds": v.holds, "reason": v.reason} for v in equivalence_verdicts]
     report["not_run"] = list(not_run)
     if summary.usage is not None:
         report["usage"] = summary.usage
@@ -408,6 +491,34 @@ class ReadReport:
             raise self._not_report("'subjects' is not a mapping")
         return {str(s): self._score(t, f"subject {s!r}") for s, t in sorted(raw.items())}
 
+    def bias(self) -> BiasResult:
+        """Position bias as the run wrote it; for reports written before 0.2, computed from their records."""
+        raw = self.data.get("bias")
+        if raw is None:
+            return position_bias(self.data["questions"]).to_json()  # type: ignore[return-value]
+        if not isinstance(raw, dict) or not _numbers(raw, ("questions", "answered", "wrong"), ("imbalance",)):
+            raise self._not_report("'bias' is malformed")
+        return raw  # type: ignore[return-value]
+
+    def calibration(self) -> CalibrationBlock | None:
+        """Calibration as the run wrote it (None where no log-probabilities were read); for reports written before
+        0.2, computed from their records' log-probabilities."""
+        if "calibration" not in self.data:
+            if "bias" in self.data:
+                return None  # written since 0.2: a run without log-probabilities
+            overall, subjects = calibration_of(self.data["questions"])
+            if overall is None:
+                return None
+            return {"overall": overall.to_json(),  # type: ignore[typeddict-item]
+                    "subjects": {s: c.to_json(bins=False) for s, c in subjects.items()}}
+        raw = self.data["calibration"]
+        figures = ("questions",), ("accuracy", "confidence", "ece", "brier")
+        if not isinstance(raw, dict) or not _numbers(raw.get("overall"), *figures) \
+                or not isinstance(raw.get("subjects"), dict) \
+                or not all(_numbers(c, *figures) for c in raw["subjects"].values()):
+            raise self._not_report("'calibration' is malformed")
+        return raw  # type: ignore[return-value]
+
     def _score(self, raw, where: str) -> Score:
         if not isinstance(raw, dict):
             raise self._not_report(f"{where} is missing")
@@ -419,6 +530,16 @@ class ReadReport:
 
     def _not_report(self, why: str) -> ReportError:
         return _not_report(self.path, why)
+
+
+def _numbers(raw, counts: tuple[str, ...], figures: tuple[str, ...]) -> bool:
+    """Whether `raw` is a mapping with whole numbers at `counts` and numbers or null at `figures`."""
+    def number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    return isinstance(raw, dict) and all(isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool)
+                                         for k in counts) \
+        and all(raw.get(k) is None or number(raw.get(k)) for k in figures)
 
 
 def _not_report(path, why: str) -> ReportError:

@@ -1,4 +1,5 @@
-"""Per-question records to numbers: per subject, per category, overall; and their rendering for the terminal.
+"""Per-question records to numbers: per subject, per category, overall, position bias and calibration; and their
+rendering for the terminal.
 (The JSON report is built from a summary in schema.py.)"""
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from typing import Callable, Iterable
 
 from ..core.prices import money
 from .baseline import render_comparison
+from .bias import PositionBias, position_bias
 from .breakdown import breakdowns, render_breakdown
+from .calibration import BINS, Calibration, calibration_of
 from .tally import Tally, judge_kind_of, kind_of
 from .usage import render_cost, render_usage, usage_totals
 
@@ -24,6 +27,9 @@ class Summary:
     first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
     first_not_letter: int = 0  # ... and where it was not a choice letter
     usage: dict | None = None  # tokens and time (report.usage; schema.UsageTotals)
+    bias: PositionBias = field(default_factory=PositionBias)
+    calibration: Calibration | None = None  # where log-probabilities were read
+    subject_calibration: dict[str, Calibration] = field(default_factory=dict)
 
     @property
     def subject_average(self) -> float | None:
@@ -60,6 +66,8 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
     summary.categories = dict(sorted(summary.categories.items()))
     summary.breakdowns = breakdowns(latest.values())
     summary.usage = usage_totals(latest.values(), wall_seconds)
+    summary.bias = position_bias(latest.values())
+    summary.calibration, summary.subject_calibration = calibration_of(latest.values())
     return summary
 
 
@@ -112,6 +120,9 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
                      f"re-run to retry them")
     if o.not_run:
         lines.append(f"{o.not_run} question{'s were' if o.not_run != 1 else ' was'} not run")
+    lines += render_bias(summary.bias)
+    if summary.calibration is not None:
+        lines.append(render_calibration(summary.calibration))
     for b in summary.breakdowns:
         lines += render_breakdown(b, lambda label, t: _row(label, t, name_width))
     for v in verdicts:
@@ -119,3 +130,36 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     if comparison is not None:
         lines += [""] + render_comparison(comparison)
     return lines
+
+
+def _shares(counts: dict[str, int], letters: list[str]) -> str:
+    total = sum(counts.values())
+    return " ".join(f"{x} {counts.get(x, 0) / total * 100:.0f}%" for x in letters) if total else "none"
+
+
+def render_bias(bias: PositionBias) -> list[str]:
+    """Two lines: the letters picked against the right ones, accuracy by position and the imbalance."""
+    if not bias.questions:
+        return []
+    letters = bias.letters
+    counts = sorted(bias.choices)
+    mixed = f", {counts[0]} to {counts[-1]} choices" if len(counts) > 1 else ""
+    accuracy = " ".join(f"{x} {bias.by_position[x].accuracy * 100:.0f}%" for x in letters if x in bias.by_position)
+    lines = [f"position bias: picked {_shares(bias.predicted, letters)}; right answers "
+             f"{_shares(bias.expected, letters)} ({bias.answered} answered{mixed})",
+             f"position bias: accuracy by right answer {accuracy}; "]
+    imbalance = bias.imbalance
+    if imbalance is None:
+        lines[-1] += "imbalance n/a (no wrong answer)"
+    else:
+        letter, ratio = imbalance
+        lines[-1] += (f"imbalance {ratio:.2f}: {letter} took {ratio:.2f}x its even share of the {bias.wrong} wrong "
+                      f"answers (1.00: no preference)")
+    return lines
+
+
+def render_calibration(c: Calibration) -> str:
+    missing = f"; {c.letters_missing} with a letter missing from the top tokens" if c.letters_missing else ""
+    return (f"calibration ({c.questions} questions with log-probabilities{missing}): confidence "
+            f"{c.confidence * 100:.1f}% against accuracy {c.accuracy * 100:.1f}%, ECE {c.ece:.3f} ({BINS} bins), "
+            f"Brier {c.brier:.3f}")

@@ -1,10 +1,12 @@
-"""One count per kind of outcome (correct, wrong, unparsed, errors, not run, and the judge's share), and which
-kind a question record is: shared by the summary and the breakdowns."""
+"""One count per kind of outcome (correct, wrong, unparsed, errors, not run, and the judge's share), which kind a
+question record is, and which letters its question had: shared by the summary, the breakdowns, position bias and
+calibration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.question import ALL_LETTERS
 from .stats import wilson_interval
 
 
@@ -71,3 +73,14 @@ def tally_of(records) -> Tally:
     for r in records:
         tally.add(kind_of(r))
     return tally
+
+
+def letters_of(record: dict) -> tuple[str, ...]:
+    """The letters of the record's question: one per choice where the record keeps its choices (since 0.2);
+    before, four (MMLU's) unless a letter in the record (expected, predicted, log-probabilities) says more."""
+    choices = record.get("choices")
+    if isinstance(choices, list) and 2 <= len(choices) <= len(ALL_LETTERS):
+        return ALL_LETTERS[:len(choices)]
+    seen = [record.get("expected"), record.get("predicted"), *(record.get("logprobs") or {})]
+    last = max((ALL_LETTERS.index(x) for x in seen if isinstance(x, str) and x in ALL_LETTERS), default=0)
+    return ALL_LETTERS[:max(4, last + 1)]

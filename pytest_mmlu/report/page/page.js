@@ -195,9 +195,10 @@
     $("comparison").hidden = false;
     const [runHeader, ...runRows] = DATA.tables.runs, [pairHeader, ...pairRows] = DATA.tables.pairs;
     add($("pairs"), table(runHeader, runRows, [4, 6, 7, 9, 10]));  // as compare prints them
-    const t = table(pairHeader, pairRows, [2, 3, 4, 5, 6, 7, 8]);
+    const t = table(pairHeader, pairRows, [2, 3, 4, 5, 6, 7, 8, 9]);
     t.id = "pair-table";
-    add($("pairs"), el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test)"), t);
+    add($("pairs"), el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test; Newcombe's 90% " +
+                                 "interval)"), t);
     for (const p of DATA.pairs) for (const note of p.notes) add($("pairs"), el("p", "muted pair-note", note));
     add($("pairs"), el("p", "muted", "* significant at 5%"));
     const scopes = [["overall", RUNS.map((r) => r.overall)]].concat(
