@@ -270,7 +270,8 @@ def test_a_service_that_reports_no_usage_shows_not_reported(pytester, data):
 
 
 def test_a_real_llama_cpp_server_run_records_its_usage(pytester, data, llama_server):
-    result = run(pytester, llama_server, data, "llama", "--mmlu-limit=2")
+    # a real model on a loaded 2-core machine: the default timeout, not the stand-ins' 10 s
+    result = run(pytester, llama_server, data, "llama", "--mmlu-limit=2", "--mmlu-timeout=120")
     questions = result.report["questions"]
     assert len(questions) == 4 and all(q["outcome"] in ("passed", "failed") for q in questions)
     for q in questions:
