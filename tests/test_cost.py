@@ -180,6 +180,8 @@ def test_a_token_budget_stops_the_run_and_a_rerun_asks_only_the_rest(pytester, d
         f"{len(asked)} answers kept and scored",
         f"{24 - len(asked)} questions were not asked; run the same command again with a larger --mmlu-budget "
         f"(it counts anew) to ask only those"])
+    # the question that met the stop is not a backend fault: the block says it, no "errored" line
+    assert not [line for line in first.outlines if "errored (backend faults" in line]
     # the rest, with room to finish: nothing answered is asked again
     deepseek.requests.clear()
     second = run(pytester, deepseek, data, "--mmlu-budget=1M", "--mmlu-concurrency=1")

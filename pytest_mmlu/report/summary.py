@@ -26,6 +26,7 @@ class Summary:
     breakdowns: list = field(default_factory=list)  # report.breakdown: Redux error types, cultural labels
     first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
     first_not_letter: int = 0  # ... and where it was not a choice letter
+    stopped_here: int = 0  # of the errors: questions that met a stop (a rejected key, every server gone, the budget)
     usage: dict | None = None  # tokens and time (report.usage; schema.UsageTotals)
     bias: PositionBias = field(default_factory=PositionBias)
     calibration: Calibration | None = None  # where log-probabilities were read
@@ -60,6 +61,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
             for tally in (summary.subjects[r["subject"]], summary.categories[category_of(r["subject"])],
                           summary.overall):
                 tally.add(judge_kind)
+    summary.stopped_here = sum(1 for r in latest.values() if r.get("outcome") == "error" and r.get("fault"))
     known = [r for r in latest.values() if "first_is_letter" in r]
     summary.first_tokens, summary.first_not_letter = len(known), sum(not r["first_is_letter"] for r in known)
     summary.subjects = dict(sorted(summary.subjects.items()))
@@ -114,10 +116,10 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
     if summary.first_tokens:
         lines.append(f"first token not a letter: {summary.first_not_letter} of {summary.first_tokens} questions "
                      f"(the model wanted to say something else; the letters were read from its top tokens)")
-    if o.errors:
-        lines.append(f"{o.errors} question{'s' if o.errors != 1 else ''} errored (backend faults, not counted "
-                     f"as wrong); "
-                     f"re-run to retry them")
+    faults = o.errors - summary.stopped_here  # a question that met a stop is said by the stop's own block
+    if faults:
+        lines.append(f"{faults} question{'s' if faults != 1 else ''} errored (backend faults, not counted "
+                     f"as wrong); re-run to retry them")
     if o.not_run:
         lines.append(f"{o.not_run} question{'s were' if o.not_run != 1 else ' was'} not run")
     lines += render_bias(summary.bias)
