@@ -69,20 +69,21 @@ class Evaluation:
         """The run model's price: --mmlu-price, else the price file's entry for the model as asked or served."""
         if self.settings.price is not None:
             return self.settings.price
-        return price_for(self.prices, self.service.name, self.settings.model or self.model.model,
-                         self.model.model_id)
+        return self._price_of(self.model, self.settings.model)
 
-    def price_of_judge(self) -> Price | None:
-        if self.judge is None:
-            return None
-        ep = self.judge.endpoint
-        return price_for(self.prices, ep.service.name, self.settings.judge_model or ep.model, ep.model_id)
+    def _price_of(self, endpoint: Endpoint, asked: str | None) -> Price | None:
+        return price_for(self.prices, endpoint.service.name, asked or endpoint.model, endpoint.model_id)
+
+    def settle_prices(self) -> None:
+        """The model's and the judge's prices, once the served models are known."""
+        self.model_price = self.price()
+        self.judge_price = (self._price_of(self.judge.endpoint, self.settings.judge_model)
+                            if self.judge is not None else None)
 
     def start_spending(self) -> None:
         """With --mmlu-budget: the account of this process (each xdist worker keeps 1/N of the budget)."""
-        price = self.model_price = self.price()
-        self.judge_price = self.price_of_judge()
-        budget = self.settings.budget
+        self.settle_prices()
+        price, budget = self.model_price, self.settings.budget
         if budget is None:
             return
         if budget.money and price is None:
@@ -164,7 +165,7 @@ class Evaluation:
         if self.offline:
             self.go_offline()
             self.offline_note = "offline (--mmlu-offline): cached replies only, the backend is not contacted"
-            self.model_price, self.judge_price = self.price(), self.price_of_judge()
+            self.settle_prices()
             if self.service.served_model_id and self.model.model_id is None:
                 self.offline_note += ("; no model id of a past run at this address is stored in the cache, "
                                       "so no reply can match")
@@ -200,7 +201,7 @@ class Evaluation:
             self.judge.endpoint.take_state(handoff.judge)
         if handoff.offline:
             self.go_offline()
-            self.model_price, self.judge_price = self.price(), self.price_of_judge()
+            self.settle_prices()
         else:
             self.start_spending()
 
