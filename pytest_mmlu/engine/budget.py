@@ -9,15 +9,15 @@ from __future__ import annotations
 import threading
 
 from ..core.errors import BUDGET, RunStop
-from ..core.prices import Budget, Price, money, tokens
+from ..core.prices import Budget, Price
 from ..core.reply import Reply
 
 
 class Spending:
     def __init__(self, budget: Budget, price: Price | None, backend: str, share: int = 1):
         self.budget, self.price, self.backend = budget, price, backend
-        self.limit = budget.amount / max(1, share)
         self.share = max(1, share)
+        self.limit = budget.amount / self.share
         self.spent = 0.0  # tokens or dollars
         self.requests = 0
         self._lock = threading.Lock()
@@ -41,6 +41,6 @@ class Spending:
             return RunStop(BUDGET, self.backend, "", self.describe())
 
     def describe(self) -> str:
-        spent = money(self.spent) if self.budget.money else f"{tokens(self.spent)} tokens"
         share = f" (this process's 1/{self.share} of {self.budget.describe()})" if self.share > 1 else ""
-        return f"{spent} of {self.budget.describe(self.limit)}{share} on {self.requests} requests"
+        spent, limit = self.budget.describe(self.spent), self.budget.describe(self.limit)
+        return f"{spent} of {limit}{share} on {self.requests} requests"
