@@ -53,7 +53,7 @@ def _retry(retries: int, backoff: float) -> Retry:
         read=retries,
         status=retries,
         other=retries,
-        status_forcelist=RETRY_STATUS - {429},
+        status_forcelist=RETRY_STATUS,  # but 429: see _CappedRetry.is_retry
         allowed_methods=None,  # our POSTs are safe to repeat
         backoff_factor=backoff,
         backoff_max=BACKOFF_CAP,
@@ -171,10 +171,11 @@ class Transport:
         status = response.status_code
         if status in (401, 403):
             raise KeyRejected(f"HTTP {status} from {url}: {self.redact(_message(body))}")
-        if status == 429 and _quota_gone(body):
-            raise KeyRejected(f"HTTP 429 from {url}: {self.redact(_message(body))}")
         if status == 429:
-            wait = wait_named(response.headers, _json_or_none(body))
+            data = _json_or_none(body)
+            if _quota_gone(data):
+                raise KeyRejected(f"HTTP 429 from {url}: {self.redact(_message(body))}")
+            wait = wait_named(response.headers, data)
             raise _Refused(wait, hold_for(response.headers, wait))
         if status >= 400:
             raise BackendError(f"HTTP {status} from {url}: {self.redact(_message(body))}")
@@ -224,9 +225,8 @@ class _Refused(Exception):
         self.wait, self.hold = wait, hold  # this request's wait; every request's
 
 
-def _quota_gone(body: bytes) -> bool:
-    """OpenAI's 429 for a key out of credit: no wait will help (`insufficient_quota`)."""
-    data = _json_or_none(body)
+def _quota_gone(data) -> bool:
+    """OpenAI's 429 for a key out of credit (its parsed body): no wait will help (`insufficient_quota`)."""
     error = data.get("error") if isinstance(data, dict) else None
     return isinstance(error, dict) and "insufficient_quota" in (error.get("code"), error.get("type"))
 
