@@ -17,6 +17,8 @@ class Question:
     answer: int  # index into choices
     # what a dataset adds (language, error_type, cultural_sensitivity, cot...): never part of equality
     meta: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # --mmlu-permute: choices[i] is the data's choice order[i]; () for the data's own order
+    order: tuple[int, ...] = ()
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -26,6 +28,18 @@ class Question:
     @property
     def expected(self) -> str:
         return ALL_LETTERS[self.answer]
+
+    @property
+    def ident(self) -> tuple:
+        """Which request this is: the question, and the order its choices are asked in."""
+        return (self.subject, self.index, self.order)
+
+    def original(self, letter: str | None) -> int | None:
+        """The data's index of the choice a letter points at in this order (None for no letter)."""
+        if letter not in self.letters:
+            return None
+        at = self.letters.index(letter)
+        return self.order[at] if self.order else at
 
     @property
     def name(self) -> str:

@@ -169,7 +169,7 @@ class Outcome:
                 "max_tokens": plan.max_tokens, "temperature": s.temperature, "subjects": list(s.subjects),
                 "interrupted": self.interrupted, "pytest_mmlu": __version__, "language": ev.source.language,
                 "dataset_notes": ev.source.notes(s.shots), "redux": self.redux[1] if self.redux else None,
-                "shard": str(s.shard) if s.shard else None,
+                "shard": str(s.shard) if s.shard else None, "permute": str(s.permute) if s.permute else None,
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
                 "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
                 "judge": None if judge is None else {

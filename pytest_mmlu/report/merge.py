@@ -17,7 +17,7 @@ from .schema import ReadReport, Record
 
 # what makes two reports parts of one run; base URLs, start and wall time may differ from machine to machine
 SAME = ("backend", "model", "served_model", "dataset", "revision", "split", "shots", "limit", "scoring",
-        "logprob_route", "prompt", "max_tokens", "temperature", "language", "judge")
+        "logprob_route", "prompt", "max_tokens", "temperature", "language", "judge", "permute")
 JUDGE_SAME = ("backend", "model", "served_model")  # the judge's address may differ too
 SHOWN = 3  # node ids named in a refusal
 
