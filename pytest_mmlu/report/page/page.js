@@ -200,7 +200,7 @@
 
   function fixed(x, digits) { return x === null || x === undefined ? "n/a" : x.toFixed(digits); }
   function signed(x, digits) { return x === null || x === undefined ? "n/a" : (x >= 0 ? "+" : "") + x.toFixed(digits ?? 2); }
-  function pValue(x) { return x === null || x === undefined ? "n/a" : x.toPrecision(3); }
+  function pValue(x) { return x === null || x === undefined ? "n/a" : String(Number(x.toPrecision(3))); }  // as %.3g
   function wide(t) { return add(el("div", "wide"), t); }
   function reasons(gates) {  // each verdict's own line, under its table: too long for a cell
     return add(el("ul", "reasons"), ...gates.map((g) => add(el("li"), el("b", "", g.scope), ": " + (g.reason || ""))));
