@@ -246,7 +246,7 @@
     add(box, el("p", "", pct(was) + " → " + pct(now) + " (" + ((now - was) * 100 >= 0 ? "+" : "")
       + ((now - was) * 100).toFixed(1) + " points) on " + b.common + " questions answered in both runs; "
       + b.newly_wrong + " newly wrong, " + b.newly_right + " newly right, McNemar p = "
-      + Number(b.p_value).toPrecision(3)));
+      + pValue(Number(b.p_value))));
     if (b.newly_wrong_first.length) add(box, el("p", "muted", "newly wrong: " + b.newly_wrong_first.join(", ")
       + (b.newly_wrong > b.newly_wrong_first.length ? " …" : "")));
     if (b.only_in_baseline || b.only_in_current || b.errors_excluded || b.mismatched) {
