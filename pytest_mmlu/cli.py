@@ -51,6 +51,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     c.add_argument("--chart", metavar="PATH", help="also draw a bar chart, .png or .svg (needs "
                                                    "pytest-mmlu[plot])")
+    c.add_argument("--reliability", metavar="PATH", help="also draw a reliability diagram of the runs that read "
+                                                         "log-probabilities, .png or .svg (needs pytest-mmlu[plot])")
     c.add_argument("--output", "-o", metavar="PATH", help="write the table here instead of standard output")
     c.add_argument("--page", metavar="PATH_OR_URL", help="where the results page of these runs is (pytest-mmlu "
                                                          "view): the Markdown links it")
@@ -84,10 +86,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def compare_command(args) -> int:
-    if args.chart:  # fail before printing anything, so a CI log shows one clear line
-        chart_mod.check_path(args.chart)
-        chart_mod.require_matplotlib()
+    for option, target in (("--chart", args.chart), ("--reliability", args.reliability)):
+        if target:  # fail before printing anything, so a CI log shows one clear line
+            chart_mod.check_path(target, option)
+            chart_mod.require_matplotlib(option)
     comparison = compare_runs(read_reports(args.reports))
+    drawn, without = chart_mod.reliability(comparison) if args.reliability else ([], [])
+    if args.reliability and not drawn:
+        raise chart_mod.ChartError(f"--reliability: no run read log-probabilities (--mmlu-scoring logprobs): "
+                                   f"{_named(without)}")
     text = render(comparison, args.format, page=args.page)
     if args.output:
         with open(args.output, "w", encoding="utf-8", newline="") as f:
@@ -97,7 +104,17 @@ def compare_command(args) -> int:
     if args.chart:
         chart_mod.draw_chart(comparison, args.chart)
         print(f"chart written to {args.chart}", file=sys.stderr)
+    if args.reliability:
+        chart_mod.draw_reliability(drawn, args.reliability)
+        if without:
+            print(f"pytest-mmlu compare: --reliability: left out, no log-probabilities: {_named(without)}",
+                  file=sys.stderr)
+        print(f"reliability diagram written to {args.reliability}", file=sys.stderr)
     return 0
+
+
+def _named(runs) -> str:
+    return ", ".join(f"{run.label} ({run.path})" for run in runs)
 
 
 def view_command(args) -> int:

@@ -24,6 +24,8 @@ from pytest_mmlu.report.schema import to_report
 from pytest_mmlu.report.stats import mcnemar_exact_p
 from pytest_mmlu.report.summary import summarize
 
+import figures
+
 GOLDEN = Path(__file__).parent / "golden"
 
 
@@ -337,3 +339,73 @@ def test_the_markdown_links_the_page(tmp_path, capsys):
     assert out.rstrip("\n").splitlines()[-1] == "Every question, run by run: [the results page](<pages/mmlu (v2).html>)"
     assert main(["compare", str(report), "--format", "markdown"]) == 0
     assert "results page" not in capsys.readouterr().out
+
+
+# -- the reliability diagram --------------------------------------------------------------------------------
+
+
+def spread(pattern: dict[str, str], seed: int) -> dict:
+    """A logprobs run whose confidence spreads over the bins: the letter read gets 0.3 to 0.99."""
+    rep = report(pattern, label=f"spread {seed}")
+    for i, r in enumerate(rep["questions"]):
+        if r.get("logprobs"):
+            top = 0.3 + ((i * 7 + seed) % 10) * 0.069
+            r["logprobs"] = {x: math.log(top if x == r["predicted"] else (1 - top) / 3) for x in "ABCD"}
+    recs = rep["questions"]
+    return to_report(summarize(recs, [r["nodeid"] for r in recs], category_of), [], recs, rep["config"])
+
+
+def points_of(svg: str, k: int) -> int:
+    """The points of run K in the diagram's SVG: the paths of its group (one marker each)."""
+    start = svg.index(f'id="reliability-{k}"')
+    return svg[start:svg.index("</g>", start)].count("<path")
+
+
+def test_reliability_svg_has_one_point_per_bin_and_names_the_runs_left_out(three, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    runs = [write(tmp_path, "s1.json", spread(INSTRUCT, 1)), write(tmp_path, "s2.json", spread(BASE, 4)), three[2]]
+    assert main(["compare", "--reliability", "rel.svg", *runs]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("runs\n")  # the table, as without the diagram
+    assert captured.err == ("pytest-mmlu compare: --reliability: left out, no log-probabilities: deepseek | partial "
+                            "(partial.json)\nreliability diagram written to rel.svg\n")
+    svg = (tmp_path / "rel.svg").read_text()
+    for k, path in enumerate(runs[:2]):
+        bins = figures.calibration(json.loads((tmp_path / path).read_text())["questions"])["bins"]
+        assert len(bins) >= 5 and points_of(svg, k) == len(bins)
+    assert 'id="reliability-2"' not in svg and "<dc:date>" not in svg
+    assert main(["compare", "--reliability", "again.svg", *runs]) == 0
+    assert (tmp_path / "again.svg").read_bytes() == (tmp_path / "rel.svg").read_bytes()
+
+
+def test_reliability_png_beside_the_bar_chart(three, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    Image = pytest.importorskip("PIL.Image")
+    assert main(["compare", "--chart", "bars.png", "--reliability", "rel.png", three[0], three[1]]) == 0
+    assert capsys.readouterr().err == "chart written to bars.png\nreliability diagram written to rel.png\n"
+    with Image.open(tmp_path / "rel.png") as image:
+        assert image.format == "PNG" and 400 <= image.size[0] <= 700 and 400 <= image.size[1] <= 700
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert sum(n for n, c in colours if c == (255, 255, 255)) < 0.95 * image.size[0] * image.size[1]
+    blue, orange = (31, 119, 180), (255, 127, 14)  # matplotlib's C0 and C1: the two runs' points
+    assert {blue, orange} <= {c for n, c in colours if n >= 20}
+
+
+def test_reliability_without_log_probabilities_fails_in_one_line(three, tmp_path, capsys):
+    assert main(["compare", "--reliability", "rel.svg", three[2]]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        "pytest-mmlu compare: --reliability: no run read log-probabilities (--mmlu-scoring logprobs): "
+        "deepseek | partial (partial.json)\n")
+    assert not (tmp_path / "rel.svg").exists()
+
+
+def test_reliability_needs_png_or_svg_and_matplotlib(three, capsys, monkeypatch):
+    assert main(["compare", "--reliability", "rel.jpg", *three]) == 1
+    assert capsys.readouterr().err == ("pytest-mmlu compare: --reliability rel.jpg: the file name must end in .png "
+                                       "or .svg\n")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["compare", "--reliability", "rel.png", *three]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ("pytest-mmlu compare: --reliability needs matplotlib: "
+                                                   "pip install 'pytest-mmlu[plot]'\n")

@@ -11,10 +11,14 @@ import pytest
 
 from pytest_mmlu import cli
 from pytest_mmlu.core.subjects import category_of
+from pytest_mmlu.report import gates
+from pytest_mmlu.report.baseline import compare
 from pytest_mmlu.report.compare import compare_runs, read_reports
 from pytest_mmlu.report.page import build_page, embed_json, page_data
 from pytest_mmlu.report.schema import read_report, to_report
 from pytest_mmlu.report.summary import summarize
+
+import figures
 
 GOLDEN = Path(__file__).parent / "golden" / "reports"
 HOSTILE = ["<script>alert(1)</script>", "</script><script>alert(2)</script>", "<img src=x onerror=alert(3)>",
@@ -207,3 +211,134 @@ def test_view_command_refuses_in_one_line(tmp_path, capsys, content, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.fullmatch(re.escape(message.format(path=path)).replace(r"\*", ".*"), err, re.S)
     assert not (tmp_path / "p.html").exists()
+
+
+# -- position bias, calibration, gates: the figures the page shows, counted again from the records ------------
+
+
+def test_position_bias_is_the_records_counted_again(paths):
+    data = page_data([read_report(p) for p in paths])
+    for k, path in enumerate(paths):
+        mine, theirs = data["runs"][k]["bias"], figures.position_bias(json.loads(Path(path).read_text())["questions"])
+        assert (mine["questions"], mine["answered"], mine["wrong"], mine["letters"]) == (
+            theirs["questions"], theirs["answered"], theirs["wrong"], theirs["letters"])
+        for x in theirs["letters"]:
+            assert (mine["predicted"][x], mine["expected"][x]) == (theirs["picked"][x], theirs["right"][x])
+            assert mine["wrong_picks"][x] == theirs["wrong_picks"][x]
+            assert mine["wrong_even"][x] == pytest.approx(theirs["even"].get(x, 0.0), abs=1e-6)
+            correct, total = theirs["by_position"][x]
+            position = mine["by_position"].get(x, {"correct": 0, "total": 0})
+            assert (position["correct"], position["total"]) == (correct, total)
+        ratio, letter = theirs["imbalance"] or (None, None)
+        assert (mine["imbalance"], mine["imbalance_letter"]) == (
+            None if ratio is None else pytest.approx(ratio, abs=1e-6), letter)
+    # by hand: run a's four wrong answers (F) all read C, each giving C an even share of 1/3: 4 / (4/3) = 3
+    assert (data["runs"][0]["bias"]["wrong"], data["runs"][0]["bias"]["imbalance_letter"]) == (4, "C")
+    assert data["runs"][0]["bias"]["imbalance"] == pytest.approx(3.0)
+    assert data["runs"][2]["bias"]["imbalance"] is None  # run c: no wrong answer
+
+
+def test_calibration_is_the_log_probabilities_counted_again(paths):
+    data = page_data([read_report(p) for p in paths])
+    for k, path in enumerate(paths):
+        page, theirs = data["runs"][k]["calibration"], figures.calibration(json.loads(Path(path).read_text())["questions"])
+        o = page["overall"]
+        assert o["questions"] == theirs["questions"]
+        for key in ("accuracy", "confidence", "ece", "brier"):
+            assert o[key] == pytest.approx(theirs[key], abs=1e-6), key
+        # the reliability diagram's points: the bins that hold questions, and only those
+        assert [(round(b["low"] * 10), b["questions"], b["correct"]) for b in o["bins"]] == [
+            (i, n, right) for i, (n, right, _) in theirs["bins"].items()]
+        for b, (n, right, confidence) in zip(o["bins"], theirs["bins"].values()):
+            assert b["accuracy"] == pytest.approx(right / n) and b["confidence"] == pytest.approx(confidence, abs=1e-6)
+        assert set(page["subjects"]) == {"astronomy", "virology"} & set(json.loads(Path(path).read_text())["subjects"])
+    row = {r[0]: r for r in data["tables"]["robustness"][1:]}
+    for k, path in enumerate(paths):
+        b, c = (f(json.loads(Path(path).read_text())["questions"]) for f in (figures.position_bias, figures.calibration))
+        ratio, letter = b["imbalance"] or (None, "n/a")
+        assert row[f"run {'abc'[k]}"][1:] == [str(b["answered"]), letter, "n/a" if ratio is None else f"{ratio:.2f}",
+                                              str(b["wrong"]), str(c["questions"]), f"{c['confidence'] * 100:.1f}%",
+                                              f"{c['accuracy'] * 100:.1f}%", f"{c['ece']:.3f}", f"{c['brier']:.3f}"]
+
+
+def test_a_run_without_log_probabilities_has_no_calibration():
+    data = page_data([read_report(GOLDEN / "written-by-0.2.0.dev0.json")])
+    assert data["runs"][0]["calibration"] is None and data["runs"][0]["bias"]["questions"] == 12
+
+
+def gated_report(text=""):
+    """Run B against run A as its baseline, with every kind of gate: its report as the plugin writes it."""
+    base, current = ([record(s, i, m, text=text) for s, marks in pattern.items() for i, m in enumerate(marks)]
+                     for pattern in (A, B))
+    ids = [r["nodeid"] for r in current]
+    summary = summarize(current, ids, category_of)
+    comparison = compare({r["nodeid"]: r for r in base}, {r["nodeid"]: r for r in current}, category_of)
+    verdicts = gates.evaluate([gates.parse_gate("0.5"), gates.parse_gate("astronomy=90%")], summary)
+    drops = gates.evaluate_drops([gates.parse_drop("1"), gates.parse_drop("astronomy=1"),
+                                  gates.parse_drop("virology=50")], comparison.scopes)
+    equivalent = gates.evaluate_equivalence([gates.parse_equivalent("45"), gates.parse_equivalent("virology=2")],
+                                            comparison.scopes)
+    cfg = {"label": f"gated {text}", "backend": "llama", "dataset": "cais/mmlu", "split": "test", "shots": 0,
+           "scoring": "logprobs", "prompt": "harness"}
+    return to_report(summary, verdicts, current, cfg, comparison, drops, equivalence_verdicts=equivalent), base
+
+
+def test_every_gate_reaches_the_page_with_its_verdict(tmp_path):
+    rep, base = gated_report()
+    path = tmp_path / "gated.json"
+    path.write_text(json.dumps(rep))
+    run = page_data([read_report(path)])["runs"][0]
+    assert [g["scope"] for g in run["gates"]] == ["overall", "astronomy"]
+    assert [g["holds"] for g in run["gates"]] == [g["holds"] for g in rep["gates"]] == [True, False]
+    # drop gates: tested together, Holm's correction named with the number of scopes
+    assert [(g["scope"], g["correction"], g["family"]) for g in run["drop_gates"]] == [
+        ("overall", "holm", 3), ("astronomy", "holm", 3), ("virology", "holm", 3)]
+    for mine, written in zip(run["drop_gates"], rep["drop_gates"]):
+        assert mine == {k: written[k] for k in mine}
+        assert mine["adjusted_p_value"] >= mine["p_value"]
+    # equivalence gates: the difference counted again on the questions both runs answered, inside its interval
+    now = {r["nodeid"]: r for r in rep["questions"]}
+    was = {r["nodeid"]: r for r in base}
+    for g in run["equivalence_gates"]:
+        common = [n for n in now.keys() & was.keys() if "error" not in (now[n]["outcome"], was[n]["outcome"])
+                  and (g["scope"] == "overall" or now[n]["subject"] == g["scope"])]
+        difference = (sum(now[n]["outcome"] == "passed" for n in common)
+                      - sum(was[n]["outcome"] == "passed" for n in common)) / len(common) * 100
+        low, high = g["interval"]
+        assert g["common"] == len(common) and g["difference_points"] == pytest.approx(difference)
+        assert low <= difference <= high and g["holds"] == (-g["margin_points"] < low and high < g["margin_points"])
+        assert "90% interval" in g["reason"]
+    assert [g["holds"] for g in run["equivalence_gates"]] == [True, False]
+
+
+def test_stray_values_in_a_report_do_not_reach_the_script(tmp_path):
+    rep, _ = gated_report()
+    rep["gates"][0].update(actual="58%", holds="yes", minimum=None)
+    rep["equivalence_gates"][0]["interval"] = ["-1", 2]
+    rep["drop_gates"][0].update(family=True, p_value=float("nan"))
+    rep["calibration"]["overall"]["bins"][0] = {"low": "0", "questions": "12"}
+    path = tmp_path / "stray.json"
+    path.write_text(json.dumps(rep))
+    run = data_of(build_page([read_report(path)]))["runs"][0]
+    assert run["gates"][0] == {**run["gates"][0], "actual": None, "holds": False, "minimum": None}
+    assert run["equivalence_gates"][0]["interval"] is None
+    assert run["drop_gates"][0]["family"] is None and run["drop_gates"][0]["p_value"] is None
+    assert all(isinstance(b["questions"], int) and b["questions"] > 0 for b in run["calibration"]["overall"]["bins"])
+
+
+def test_hostile_text_in_the_new_figures_cannot_close_its_script(tmp_path):
+    text = " ".join(HOSTILE)
+    rep, _ = gated_report(text)
+    rep["gates"][0]["scope"] = rep["drop_gates"][1]["reason"] = rep["equivalence_gates"][0]["scope"] = text
+    rep["drop_gates"][0]["correction"] = text
+    rep["calibration"]["subjects"][text] = rep["calibration"]["subjects"]["virology"]
+    rep["bias"]["imbalance_letter"] = text
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(rep))
+    page = build_page([read_report(path)])
+    block = DATA_BLOCK.findall(page)
+    assert len(block) == 1 and not re.search(r"[<>&\u2028\u2029]", block[0]) and page.count("</script>") == 2
+    run = data_of(page)["runs"][0]
+    assert run["gates"][0]["scope"] == run["equivalence_gates"][0]["scope"] == run["bias"]["imbalance_letter"] == text
+    assert run["drop_gates"][0]["correction"] == run["drop_gates"][1]["reason"] == text
+    assert text in run["calibration"]["subjects"]

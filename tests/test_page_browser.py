@@ -16,6 +16,7 @@ import pytest
 from pytest_mmlu import cli
 from pytest_mmlu.report.compare import compare_runs, read_reports
 
+import figures
 from datafolders import make_questions
 from fakeservers import ChatLogprobsFake, OpenAIFake
 
@@ -32,6 +33,9 @@ TEST = [{"question": f"{h} (astronomy problem {i})", "subject": "astronomy", "an
          "choices": [f"{h} choice {c}" for c in "abcd"]} for i, h in enumerate(HOSTILE)]
 TEST += make_questions("virology", 6, seed=3)
 ROWS = {"test": TEST, "dev": make_questions("astronomy", 1, seed=4) + make_questions("virology", 1, seed=4)}
+# run b against run a: every kind of gate, two drop gates tested together (Holm)
+GATES = ["--mmlu-min-accuracy=0.5", "--mmlu-min-accuracy=astronomy=0.9", "--mmlu-max-drop=1",
+         "--mmlu-max-drop=virology=50", "--mmlu-equivalent=60", "--mmlu-equivalent=astronomy=5"]
 REPLY = "<script>alert('reply')</script><img src=x onerror=alert(5)> &amp; <a href=javascript:alert(6)>x</a>"
 
 
@@ -70,13 +74,15 @@ def plugin_run(folder: Path, data, name: str, *args) -> str:
 
 @pytest.fixture(scope="module")
 def reports(hub_data, tmp_path_factory):
-    """Three real runs: two that generate (different mistakes), one scored by chat log-probabilities."""
+    """Three real runs: two that generate (different mistakes; b gated against a), one scored by chat
+    log-probabilities."""
     data, folder = hub_data(ROWS), tmp_path_factory.mktemp("runs")
     out = {}
     for name, answer in (("a", model(3, unparsed_at=4)), ("b", model(2))):
+        gated = [] if name == "a" else [f"--mmlu-baseline={out['a']}", *GATES]
         with OpenAIFake("llama", answer=answer, models=(GGUF,)) as fake:
             out[name] = plugin_run(folder, data, name, "--mmlu-backend=llama", f"--mmlu-base-url={fake.url}",
-                                   f"--mmlu-model={GGUF}", "--mmlu-scoring=generate")
+                                   f"--mmlu-model={GGUF}", "--mmlu-scoring=generate", *gated)
     with ChatLogprobsFake("openai", first) as fake:
         out["lp"] = plugin_run(folder, data, "lp", "--mmlu-backend=openai", f"--mmlu-base-url={fake.url}",
                                "--mmlu-scoring=logprobs", "--mmlu-prompt=letter", "--mmlu-price=0.15/0.60")
@@ -268,6 +274,150 @@ def test_opens_with_the_network_off_and_asks_for_nothing(browser, reports, tmp_p
         browser.delete_network_conditions()
 
 
+# -- position bias, calibration and gates, as the page draws them -------------------------------------------
+
+
+def cells(element, selector="tbody tr") -> list[list[str]]:
+    return [[td.get_attribute("textContent") for td in tr.find_elements(By.TAG_NAME, "td")]
+            for tr in element.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def section(browser, run: int, name: str):
+    return browser.find_element(By.CSS_SELECTOR, f'.run[data-run="{run}"] [data-section="{name}"]')
+
+
+def points(svg) -> list[tuple[float, float, int]]:
+    """The reliability diagram's points as (confidence, accuracy, questions), read back through its diagonal, which
+    runs from (0, 0) to (1, 1)."""
+    diagonal = svg.find_element(By.CSS_SELECTOR, "line.diagonal")
+    x0, y0, x1, y1 = (float(diagonal.get_attribute(a)) for a in ("x1", "y1", "x2", "y2"))
+    out = []
+    for dot in svg.find_elements(By.TAG_NAME, "circle"):
+        cx, cy = float(dot.get_attribute("cx")), float(dot.get_attribute("cy"))
+        out.append(((cx - x0) / (x1 - x0), (cy - y0) / (y1 - y0), int(dot.get_attribute("data-questions"))))
+    return out
+
+
+def test_position_bias_and_calibration_as_the_records_count_them(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "lp"))
+    questions = json.loads(Path(reports["lp"]).read_text())["questions"]
+    b, c = figures.position_bias(questions), figures.calibration(questions)
+    assert b["wrong"] and len(c["bins"]) >= 2  # a bias to read, a diagram with a line
+    bias = section(browser, 0, "bias")
+    rows = cells(bias, "table.letters tbody tr")
+    assert [r[0] for r in rows] == b["letters"] == list("ABCD")
+    for row, x in zip(rows, b["letters"]):
+        correct, total = b["by_position"][x]
+        ratio = b["wrong_picks"][x] / b["even"][x] if b["even"].get(x) else None
+        assert row[1:] == [f"{b['picked'][x] / b['answered'] * 100:.1f}%", f"{b['right'][x] / b['answered'] * 100:.1f}%",
+                           f"{correct / total * 100:.1f}% ({correct}/{total})" if total else "n/a",
+                           str(b["wrong_picks"][x]), f"{b['even'].get(x, 0.0):.1f}",
+                           "n/a" if ratio is None else f"{ratio:.2f}"], x
+    ratio, letter = b["imbalance"]
+    assert bias.find_element(By.CSS_SELECTOR, ".imbalance").text == (
+        f"imbalance {ratio:.2f}: {letter} took {ratio:.2f}x its even share of the {b['wrong']} wrong answers "
+        f"(1.00: no preference)")
+    assert len(bias.find_elements(By.CSS_SELECTOR, "svg.letters rect")) == 2 * len(b["letters"])
+    calibration = section(browser, 0, "calibration")
+    assert calibration.find_element(By.CSS_SELECTOR, ".calibration-figures").text == (
+        f"{c['questions']} questions with log-probabilities: mean confidence {c['confidence'] * 100:.1f}% against "
+        f"accuracy {c['accuracy'] * 100:.1f}%, ECE {c['ece']:.3f} (10 bins), Brier {c['brier']:.3f}")
+    # the reliability diagram: one point per bin that holds questions, where its figures put it
+    drawn = sorted(points(calibration.find_element(By.CSS_SELECTOR, "svg.reliability")))
+    expected = sorted((confidence, right / n, n) for n, right, confidence in c["bins"].values())
+    assert len(drawn) == len(expected)
+    for (x, y, n), (confidence, accuracy, questions_in) in zip(drawn, expected):
+        assert (x, y, n) == (pytest.approx(confidence, abs=1e-6), pytest.approx(accuracy, abs=1e-9), questions_in)
+    # per subject, each counted again from its own questions
+    for row in cells(calibration, "table.calibration-subjects tbody tr"):
+        s = figures.calibration([q for q in questions if q["subject"] == row[0]])
+        assert row[1:] == [str(s["questions"]), f"{s['accuracy'] * 100:.1f}%", f"{s['confidence'] * 100:.1f}%",
+                           f"{s['ece']:.3f}", f"{s['brier']:.3f}"]
+    assert {r[0] for r in cells(calibration, "table.calibration-subjects tbody tr")} == {"astronomy", "virology"}
+
+
+def test_every_gate_with_its_verdict_interval_and_correction(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "b"))
+    rep = json.loads(Path(reports["b"]).read_text())
+    gates = section(browser, 0, "gates")
+    verdicts = [r[3] for r in cells(gates, "table:not(.drop-gates):not(.equivalence-gates) tbody tr")]
+    assert verdicts == ["PASS" if g["holds"] else "FAIL" for g in rep["gates"]] and len(verdicts) == 2
+    drops = cells(gates, "table.drop-gates tbody tr")
+    assert [(r[0], r[4], r[7]) for r in drops] == [(g["scope"], "Holm over 2 scopes", "PASS" if g["holds"] else "FAIL")
+                                                   for g in rep["drop_gates"]]
+    assert [float(r[5]) for r in drops] == [pytest.approx(g["adjusted_p_value"], rel=5e-3) for g in rep["drop_gates"]]
+    # the equivalence gates: the difference counted again from both runs' records, the report's 90% interval
+    now = {q["nodeid"]: q for q in rep["questions"]}
+    was = {q["nodeid"]: q for q in json.loads(Path(reports["a"]).read_text())["questions"]}
+    rows = cells(gates, "table.equivalence-gates tbody tr")
+    assert [r[0] for r in rows] == ["overall", "astronomy"]
+    for row, g in zip(rows, rep["equivalence_gates"]):
+        common = [n for n in now if n in was and "error" not in (now[n]["outcome"], was[n]["outcome"])
+                  and row[0] in ("overall", now[n]["subject"])]
+        difference = (sum(now[n]["outcome"] == "passed" for n in common)
+                      - sum(was[n]["outcome"] == "passed" for n in common)) / len(common) * 100
+        low, high = g["interval"]
+        holds = -g["margin_points"] < low and high < g["margin_points"]
+        assert row[1:] == [f"±{g['margin_points']:.1f}", f"{difference:+.2f}", f"[{low:+.2f}, {high:+.2f}]",
+                           str(len(common)), "PASS" if holds else "FAIL"]
+    assert [r[-1] for r in rows] == ["PASS", "FAIL"]  # ±60 holds on this little; ±5 cannot on five questions
+    reasons = [li.text for li in gates.find_elements(By.CSS_SELECTOR, "ul.reasons li")]
+    assert reasons == [f"{g['scope']}: {g['reason']}" for g in rep["drop_gates"] + rep["equivalence_gates"]]
+
+
+def test_runs_side_by_side_show_each_runs_bias_and_calibration(browser, reports, tmp_path):
+    load(browser, page(reports, tmp_path, "a", "lp"))
+    rows = cells(browser.find_element(By.ID, "robustness-table"))
+    for row, name in zip(rows, ("a", "lp")):
+        questions = json.loads(Path(reports[name]).read_text())["questions"]
+        b, c = figures.position_bias(questions), figures.calibration(questions)
+        ratio, letter = b["imbalance"]
+        calibrated = ["0", "n/a", "n/a", "n/a", "n/a"] if c is None else [
+            str(c["questions"]), f"{c['confidence'] * 100:.1f}%", f"{c['accuracy'] * 100:.1f}%", f"{c['ece']:.3f}",
+            f"{c['brier']:.3f}"]
+        assert row == [name, str(b["answered"]), letter, f"{ratio:.2f}", str(b["wrong"])] + calibrated
+    assert "no log-probabilities were read" in section(browser, 0, "calibration").text
+    assert section(browser, 0, "bias").find_element(By.CSS_SELECTOR, ".imbalance").text.startswith("imbalance ")
+    both = browser.find_element(By.CSS_SELECTOR, '#comparison [data-section="reliability"]')
+    assert [g.get_attribute("data-run") for g in both.find_elements(By.CSS_SELECTOR, "svg.reliability g.series")] == ["1"]
+    assert both.find_element(By.CSS_SELECTOR, "p.muted").text == "no log-probabilities: a"
+    mine = points(section(browser, 1, "calibration").find_element(By.CSS_SELECTOR, "svg.reliability"))
+    together = sorted(points(both.find_element(By.CSS_SELECTOR, "svg.reliability")))
+    assert len(together) == len(mine) == len(figures.calibration(json.loads(Path(reports["lp"]).read_text())
+                                                                 ["questions"])["bins"])
+    for (x, y, n), point in zip(together, sorted(mine)):
+        assert (x, y, n) == (pytest.approx(point[0], abs=1e-9), pytest.approx(point[1], abs=1e-9), point[2])
+
+
+def test_hostile_text_in_gates_bias_and_calibration_is_only_text(browser, reports, tmp_path):
+    text = " ".join(HOSTILE)
+    rep = json.loads(Path(reports["b"]).read_text())
+    rep["config"]["label"] = f"label {text}"
+    rep["gates"][0]["scope"] = rep["drop_gates"][0]["scope"] = rep["equivalence_gates"][1]["scope"] = text
+    rep["drop_gates"][1]["correction"] = rep["equivalence_gates"][0]["reason"] = text
+    rep["bias"]["imbalance_letter"] = text
+    rep["calibration"] = json.loads(Path(reports["lp"]).read_text())["calibration"]
+    rep["calibration"]["subjects"] = {text: rep["calibration"]["subjects"]["virology"]}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(rep))
+    url = tmp_path / "hostile.html"
+    assert cli.main(["view", str(path), "-o", str(url)]) == 0
+    load(browser, url.as_uri())
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text
+    assert len(browser.find_elements(By.TAG_NAME, "script")) == 2
+    assert not browser.find_elements(By.CSS_SELECTOR, "img, a, iframe, [onerror], [onclick], [href], [src]")
+    gates = section(browser, 0, "gates")
+    assert cells(gates, "tbody tr")[0][0] == text
+    assert cells(gates, "table.drop-gates tbody tr")[0][0] == text
+    assert cells(gates, "table.drop-gates tbody tr")[1][4] == text
+    assert cells(gates, "table.equivalence-gates tbody tr")[1][0] == text
+    assert f"overall: {text}" in [li.get_attribute("textContent") for li in gates.find_elements(By.CSS_SELECTOR, "li")]
+    assert f": {text} took " in section(browser, 0, "bias").find_element(By.CSS_SELECTOR, ".imbalance").text
+    subjects = section(browser, 0, "calibration").find_elements(By.CSS_SELECTOR, "table.calibration-subjects td")
+    assert subjects[0].get_attribute("textContent") == text
+    assert browser.find_element(By.CSS_SELECTOR, ".run h3").text == f"label {text}"
+
 # -- Firefox: Debian's firefox-esr, driven through its own Marionette protocol (no geckodriver here) ----------
 
 
@@ -311,6 +461,10 @@ def test_the_page_works_in_firefox(firefox, reports, tmp_path):
     assert REPLY in js("return document.querySelector('#question pre.reply').textContent")
     assert js("return document.querySelectorAll('script').length") == 2
     assert js("return document.querySelectorAll('img, a, iframe, [onerror], [onclick], [href], [src]').length") == 0
+    rep = json.loads(Path(reports["b"]).read_text())
+    assert js("return document.querySelectorAll('.run[data-run=\"1\"] table.equivalence-gates tbody tr').length") \
+        == len(rep["equivalence_gates"]) == 2
+    assert js("return document.querySelectorAll('.run table.letters tbody tr').length") == 8  # two runs, A-D
 
 
 def test_a_page_from_real_runs_of_the_small_model(browser, llama_server, gemma_path, hub_data, tmp_path):

@@ -1,10 +1,14 @@
-"""A bar chart of accuracy per run (grouped per subject when several), with 95% Wilson error bars.
+"""`pytest-mmlu compare`'s charts: a bar chart of accuracy per run (grouped per subject when several), with 95%
+Wilson error bars (`--chart`); a reliability diagram of the runs that read log-probabilities (`--reliability`).
 
-matplotlib is optional (`pip install 'pytest-mmlu[plot]'`) and imported here only, headless (Agg).
+matplotlib is optional (`pip install 'pytest-mmlu[plot]'`) and imported here only, headless (Agg). The same reports
+give the same file, byte for byte (no dates, fixed SVG ids).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ChartError
@@ -15,18 +19,18 @@ SUFFIXES = (".png", ".svg")
 MAX_GROUPS = 20  # beyond this, one group per run's overall accuracy reads better than a forest of bars
 
 
-def require_matplotlib():
+def require_matplotlib(option: str = "--chart"):
     try:
         import matplotlib
     except ImportError:
-        raise ChartError(f"--chart needs matplotlib: {EXTRA}") from None
+        raise ChartError(f"{option} needs matplotlib: {EXTRA}") from None
     return matplotlib
 
 
-def check_path(path) -> Path:
+def check_path(path, option: str = "--chart") -> Path:
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
-        raise ChartError(f"--chart {path}: the file name must end in .png or .svg")
+        raise ChartError(f"{option} {path}: the file name must end in .png or .svg")
     return path
 
 
@@ -44,7 +48,7 @@ def bars(comparison) -> tuple[list[str], list[str], list[list[tuple[int, int] | 
 
 
 def draw_chart(comparison, path, title: str = "MMLU accuracy") -> Path:
-    """Write the chart; the same reports give the same bytes (no dates, fixed SVG ids)."""
+    """Write the bar chart; the same reports give the same bytes."""
     path = check_path(path)
     matplotlib = require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -97,8 +101,86 @@ def draw_chart(comparison, path, title: str = "MMLU accuracy") -> Path:
             ax.set_xticks(range(n_runs))
             ax.set_xticklabels(labels, rotation=30, ha="right")
             ax.set_xlabel(names[0].replace("_", " "))
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        metadata = {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
-        fig.savefig(path, format=path.suffix.lower()[1:], metadata=metadata, bbox_inches="tight", pad_inches=0.15)
+        _save(fig, path)
+    return path
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"Date": None, "Creator": None} if path.suffix.lower() == ".svg" else {"Software": None}
+    fig.savefig(path, format=path.suffix.lower()[1:], metadata=metadata, bbox_inches="tight", pad_inches=0.15)
+
+
+# -- the reliability diagram ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reliability:
+    """One run's points: the calibration bins that hold questions (schema.CalibrationBin), and its figures."""
+
+    label: str
+    bins: list[dict]
+    ece: float | None
+    questions: int
+
+
+def reliability(comparison) -> tuple[list[Reliability], list]:
+    """(the runs with log-probabilities, as the diagram draws them; the runs without, as RunReports)."""
+    drawn, without = [], []
+    for run in comparison.runs:
+        overall = (run.calibration or {}).get("overall") or {}
+        bins = [b for b in overall.get("bins") or [] if isinstance(b, dict) and b.get("questions")
+                and _number(b.get("accuracy")) and _number(b.get("confidence"))]
+        if bins:
+            drawn.append(Reliability(run.label, bins, overall.get("ece"), overall.get("questions") or 0))
+        else:
+            without.append(run)
+    return drawn, without
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def draw_reliability(runs: list[Reliability], path, title: str = "MMLU reliability diagram") -> Path:
+    """Accuracy against mean confidence, one point per bin of confidence that holds questions (its area grows with
+    them), one line per run; the diagonal is a model whose confidence is its accuracy. In an SVG, run K's points
+    are the `<use>` elements of the group `reliability-K`."""
+    path = check_path(path, "--reliability")
+    matplotlib = require_matplotlib("--reliability")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    most = max(b["questions"] for run in runs for b in run.bins)
+    with matplotlib.rc_context({"svg.hashsalt": "pytest-mmlu", "svg.fonttype": "path", "font.size": 9}):
+        fig = Figure(figsize=(6.0, 6.0), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1], linestyle="--", color="#8c959f", linewidth=1, label="confidence = accuracy")
+        for k, run in enumerate(runs):
+            bins = sorted(run.bins, key=lambda b: b["confidence"])
+            xs, ys = [b["confidence"] for b in bins], [b["accuracy"] for b in bins]
+            colour = f"C{k % 10}"
+            ece = "" if run.ece is None else f", ECE {run.ece:.3f}"
+            ax.plot(xs, ys, color=colour, linewidth=1.5, alpha=0.7)
+            points = ax.scatter(xs, ys, s=[20 + 180 * b["questions"] / most for b in bins], color=colour,
+                                edgecolors="white", linewidths=0.8, zorder=3,
+                                label=f"{run.label} ({run.questions} questions{ece})")
+            points.set_gid(f"reliability-{k}")
+        ticks = [i / 10 for i in range(0, 11, 2)]
+        ax.set_xlim(-0.03, 1.03)  # room for a point at 0% or 100%
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xticks(ticks)
+        ax.set_yticks(ticks)
+        ax.set_xticklabels([f"{t:.0%}" for t in ticks])
+        ax.set_yticklabels([f"{t:.0%}" for t in ticks])
+        ax.set_aspect("equal")
+        ax.set_xlabel("mean confidence (10 bins; point area: questions in the bin)")
+        ax.set_ylabel("accuracy")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.legend(fontsize=8, loc="upper left", frameon=False)
+        _save(fig, path)
     return path

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import json
+import math
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -35,6 +36,17 @@ JUDGE_KEYS = ("backend", "model", "served_model")
 QUESTION_KEYS = ("question", "choices")  # a question's own text, shared by the runs
 RECORD_SKIP = ("nodeid", "subject", "index", "language", "error_type", "cultural_sensitivity") + QUESTION_KEYS
 KINDS = {"correct": "correct", "wrong": "wrong", "unparsed": "unparsed", "errors": "error"}
+# what the page shows of each kind of gate (schema.GateResult, DropGateResult, EquivalenceGateResult)
+GATE_FIELDS = {
+    "gates": {"scope": "text", "minimum": "number", "actual": "number", "holds": "verdict", "reason": "text"},
+    "drop_gates": {"scope": "text", "max_drop_points": "number", "drop_points": "number", "p_value": "number",
+                   "common": "number", "holds": "verdict", "reason": "text", "correction": "text",
+                   "adjusted_p_value": "number", "family": "number"},
+    "equivalence_gates": {"scope": "text", "margin_points": "number", "difference_points": "number",
+                          "interval": "interval", "common": "number", "holds": "verdict", "reason": "text"},
+}
+BIN_FIELDS = {"low": "number", "high": "number", "questions": "number", "correct": "number", "accuracy": "number",
+              "confidence": "number"}
 # text that must not end the data's script element, nor a line in old JavaScript parsers
 JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -76,7 +88,8 @@ def page_data(reports: list[ReadReport]) -> dict:
         "questions": _questions(runs, reports),
         "pairs": [_pair(p, runs) for p in comparison.pairs],
         "tables": {"runs": [compare.RUN_HEADER] + [compare.run_cells(r) for r in runs],  # as `compare` prints
-                   "pairs": [compare.PAIR_HEADER] + [compare.pair_cells(p) for p in comparison.pairs]},
+                   "pairs": [compare.PAIR_HEADER] + [compare.pair_cells(p) for p in comparison.pairs],
+                   "robustness": [compare.ROBUSTNESS_HEADER] + [compare.robustness_cells(r) for r in runs]},
         "shared_subjects": comparison.subjects,
         "categories": list(CATEGORIES),
     }
@@ -104,8 +117,10 @@ def _run(run: RunReport, report: ReadReport) -> dict:
                        for c, t in _ordered(data.get("categories") or {}, CATEGORIES)},
         "subjects": {s: {**t, **_score(t.get("correct", 0), t.get("total", 0))}
                      for s, t in sorted((data.get("subjects") or {}).items())},
-        "gates": data.get("gates") or [],
-        "drop_gates": data.get("drop_gates") or [],
+        **{key: [_fields(g, fields) for g in data.get(key) or [] if isinstance(g, dict)]
+           for key, fields in GATE_FIELDS.items()},
+        "bias": _bias(run.bias),
+        "calibration": _calibration(run.calibration),
         "baseline": _baseline(data.get("baseline")),
         "breakdowns": data.get("breakdowns") or {},
         "stopped": data.get("stopped"),
@@ -113,6 +128,56 @@ def _run(run: RunReport, report: ReadReport) -> dict:
         "missing": _missing(report),
         "usage": [line for line in (render_usage(data.get("usage")), render_cost(data.get("usage"))) if line],
     }
+
+
+def _fields(raw: dict, fields: dict) -> dict:
+    """The fields the page reads, each of the kind it reads (a number, a word, a verdict), None where the report
+    has something else: a report is data, and a stray value must not stop the page's script."""
+    return {key: READ_AS[kind](raw.get(key)) for key, kind in fields.items()}
+
+
+def _number(x) -> int | float | None:
+    return x if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def _interval(x) -> list[float] | None:
+    values = [_number(v) for v in x] if isinstance(x, list) and len(x) == 2 else [None]
+    return None if None in values else values
+
+
+READ_AS = {"number": _number, "interval": _interval, "text": lambda x: None if x is None else str(x),
+           "verdict": lambda x: x is True}
+
+
+def _bias(raw) -> dict:
+    """Position bias as the report has it (schema.BiasResult), each figure a number: what the page's table reads."""
+    letters = [str(x) for x in raw.get("letters") or []]
+
+    def per_letter(key):
+        counts = raw.get(key) if isinstance(raw.get(key), dict) else {}
+        return {x: _number(counts.get(x)) or 0 for x in letters}
+
+    positions = raw.get("by_position") if isinstance(raw.get("by_position"), dict) else {}
+    confusion = raw.get("confusion") if isinstance(raw.get("confusion"), dict) else {}
+    return {"questions": raw["questions"], "answered": raw["answered"], "wrong": raw["wrong"], "letters": letters,
+            **{key: per_letter(key) for key in ("expected", "predicted", "wrong_picks", "wrong_even")},
+            "by_position": {x: _fields(p, {"correct": "number", "total": "number"})
+                            for x, p in positions.items() if x in letters and isinstance(p, dict)},
+            "confusion": {x: {y: _number(row.get(y)) or 0 for y in letters}
+                          for x, row in confusion.items() if x in letters and isinstance(row, dict)},
+            "imbalance": raw.get("imbalance"), "imbalance_letter": READ_AS["text"](raw.get("imbalance_letter"))}
+
+
+def _calibration(block) -> dict | None:
+    """Calibration as the report has it (the reader checked its figures), the reliability bins that hold questions
+    kept as numbers: the diagram's points."""
+    if not block:
+        return None
+    overall = dict(block["overall"])
+    bins = [_fields(b, BIN_FIELDS) for b in overall.get("bins") or [] if isinstance(b, dict)]
+    overall["bins"] = [b for b in bins if b["questions"] and b["accuracy"] is not None
+                       and b["confidence"] is not None]
+    return {"overall": overall, "subjects": dict(block["subjects"])}
 
 
 def _score(correct: int, total: int) -> dict:

@@ -125,52 +125,118 @@
     return box;
   }
 
+  // A run's card is a list of sections, in the order shown: each a function (run, k) that returns an element, or
+  // null where the run has nothing of it. Another figure of a run is one more row here.
+  const RUN_SECTIONS = [["about", aboutSection], ["accuracy", accuracySection], ["gates", gatesSection],
+    ["baseline", (run) => run.baseline && baseline(run.baseline)], ["bias", biasSection],
+    ["calibration", calibrationSection], ["breakdowns", breakdownsSection]];
+  // The runs side by side (several reports): the same, each a function () over every run.
+  const COMPARISON_SECTIONS = [["runs", runsTable], ["pairs", pairsSection], ["robustness", robustnessTable],
+    ["chart", accuracyChart], ["reliability", reliabilityChart]];
+
+  function sections(parent, list, ...args) {
+    for (const [name, section] of list) {
+      const part = section(...args);
+      if (!part) continue;
+      part.dataset.section = name;
+      add(parent, part);
+    }
+    return parent;
+  }
+
   function runCard(run, k) {
-    const card = el("div", "run");
+    const card = add(el("div", "run"), el("h3", "", run.label));
     card.dataset.run = k;
-    add(card, el("h3", "", run.label));
+    return sections(card, RUN_SECTIONS, run, k);
+  }
+
+  function aboutSection(run) {
+    const box = el("div", "about");
     const dl = el("dl", "config");
     for (const [name, value] of configRows(run)) add(dl, el("dt", "", name), el("dd", "", value));
-    add(card, dl);
-    for (const note of run.config.dataset_notes || []) add(card, el("p", "muted", note));
-    for (const note of run.missing) add(card, el("p", "note missing", note));
+    add(box, dl);
+    for (const note of run.config.dataset_notes || []) add(box, el("p", "muted", note));
+    for (const note of run.missing) add(box, el("p", "note missing", note));
     if (run.stopped) {
       const s = run.stopped;
-      add(card, el("p", "note", "stopped: " + s.kind + " at " + s.backend + " (" + s.where + "): " + s.reason
+      add(box, el("p", "note", "stopped: " + s.kind + " at " + s.backend + " (" + s.where + "): " + s.reason
         + "; " + s.answered + " answered, " + s.not_asked + " not asked"));
     }
-    add(card, counts(run));
-    for (const line of run.usage) add(card, el("p", "muted usage", line));
+    add(box, counts(run));
+    for (const line of run.usage) add(box, el("p", "muted usage", line));
+    return box;
+  }
+
+  function accuracySection(run) {
+    const box = el("div", "accuracy");
     const top = [["overall", [run.overall]]].concat(Object.keys(run.categories).map((c) => [c, [run.categories[c]]]));
-    add(card, bars(top, [run.label]));
+    add(box, bars(top, [run.label]));
     const subjects = Object.keys(run.subjects);
     if (subjects.length) {
       const more = add(el("details"), el("summary", "", subjects.length + " subjects"));
       more.open = subjects.length <= 12;
-      add(card, add(more, bars(subjects.map((s) => [s, [run.subjects[s]]]), [run.label])));
+      add(box, add(more, bars(subjects.map((s) => [s, [run.subjects[s]]]), [run.label])));
     }
     if (run.overall.subject_average !== undefined && run.overall.subject_average !== null) {
-      add(card, el("p", "muted", "subject average " + pct(run.overall.subject_average, 2)));
+      add(box, el("p", "muted", "subject average " + pct(run.overall.subject_average, 2)));
     }
+    return box;
+  }
+
+  function breakdownsSection(run) {
+    const keys = Object.keys(run.breakdowns);
+    if (!keys.length) return null;
+    const box = el("div", "breakdowns");
+    for (const key of keys) {
+      const b = run.breakdowns[key];
+      add(box, el("h4", "", b.title || key));
+      add(box, bars(Object.keys(b.rows || {}).map((r) => [r, [b.rows[r]]]), [run.label]));
+      for (const note of b.notes || []) add(box, el("p", "muted", note));
+    }
+    return box;
+  }
+
+  // -- gates: each one's verdict -------------------------------------------------------------------------------
+
+  function fixed(x, digits) { return x === null || x === undefined ? "n/a" : x.toFixed(digits); }
+  function signed(x, digits) { return x === null || x === undefined ? "n/a" : (x >= 0 ? "+" : "") + x.toFixed(digits ?? 2); }
+  function pValue(x) { return x === null || x === undefined ? "n/a" : String(Number(x.toPrecision(3))); }  // as %.3g
+  function wide(t) { return add(el("div", "wide"), t); }
+  function reasons(gates) {  // each verdict's own line, under its table: too long for a cell
+    return add(el("ul", "reasons"), ...gates.map((g) => add(el("li"), el("b", "", g.scope), ": " + (g.reason || ""))));
+  }
+  function correction(g) {  // which correction the drop gate's verdict used, across how many gated scopes
+    const n = g.family, scopes = n === null ? "" : " over " + n + (n === 1 ? " scope" : " scopes");
+    if (g.correction === "holm") return "Holm" + scopes;
+    if (g.correction === "none") return "none" + scopes;
+    return g.correction === null ? "not recorded" : g.correction;
+  }
+
+  function gatesSection(run) {
+    const box = el("div", "gates");
     if (run.gates.length) {
-      add(card, el("h4", "", "gates"));
-      add(card, table(["scope", "minimum", "actual", "verdict", ""], run.gates.map((g) =>
-        [g.scope, pct(g.minimum, 2), pct(g.actual, 2), verdictWord(g.holds), g.reason || ""]), [1, 2]));
+      add(box, el("h4", "", "gates"), wide(table(["scope", "minimum", "actual", "verdict", "detail"],
+        run.gates.map((g) => [g.scope, pct(g.minimum, 2), pct(g.actual, 2), verdictWord(g.holds),
+          el("span", "reason", g.reason || "")]), [1, 2])));
     }
     if (run.drop_gates.length) {
-      add(card, el("h4", "", "gates against the baseline"));
-      add(card, table(["scope", "max drop", "drop", "p", "common", "verdict"], run.drop_gates.map((g) =>
-        [g.scope, g.max_drop_points + " points", g.drop_points === null ? "n/a" : g.drop_points.toFixed(1) + " points",
-          g.p_value === null ? "n/a" : g.p_value.toPrecision(3), g.common, verdictWord(g.holds)]), [1, 2, 3, 4]));
+      const t = table(["scope", "max drop (points)", "drop", "p", "correction", "p used", "common", "verdict"],
+        run.drop_gates.map((g) => [g.scope, fixed(g.max_drop_points, 1), fixed(g.drop_points, 1),
+          pValue(g.p_value), correction(g), pValue(g.adjusted_p_value ?? g.p_value), g.common ?? "n/a",
+          verdictWord(g.holds)]), [1, 2, 3, 5, 6]);
+      t.className = "drop-gates compact";
+      add(box, el("h4", "", "gates against the baseline: the largest drop allowed"), wide(t), reasons(run.drop_gates));
     }
-    if (run.baseline) add(card, baseline(run.baseline));
-    for (const key of Object.keys(run.breakdowns)) {
-      const b = run.breakdowns[key];
-      add(card, el("h4", "", b.title || key));
-      add(card, bars(Object.keys(b.rows || {}).map((r) => [r, [b.rows[r]]]), [run.label]));
-      for (const note of b.notes || []) add(card, el("p", "muted", note));
+    if (run.equivalence_gates.length) {
+      const t = table(["scope", "margin (points)", "difference", "90% interval", "common", "verdict"],
+        run.equivalence_gates.map((g) => [g.scope, "±" + fixed(g.margin_points, 1), signed(g.difference_points),
+          g.interval ? "[" + signed(g.interval[0]) + ", " + signed(g.interval[1]) + "]" : "n/a", g.common ?? "n/a",
+          verdictWord(g.holds)]), [1, 2, 3, 4]);
+      t.className = "equivalence-gates compact";
+      add(box, el("h4", "", "gates against the baseline: equivalence (the 90% interval of the difference, in "
+        + "points, inside ±margin)"), wide(t), reasons(run.equivalence_gates));
     }
-    return card;
+    return box.children.length ? box : null;
   }
 
   function baseline(b) {
@@ -180,7 +246,7 @@
     add(box, el("p", "", pct(was) + " → " + pct(now) + " (" + ((now - was) * 100 >= 0 ? "+" : "")
       + ((now - was) * 100).toFixed(1) + " points) on " + b.common + " questions answered in both runs; "
       + b.newly_wrong + " newly wrong, " + b.newly_right + " newly right, McNemar p = "
-      + Number(b.p_value).toPrecision(3)));
+      + pValue(Number(b.p_value))));
     if (b.newly_wrong_first.length) add(box, el("p", "muted", "newly wrong: " + b.newly_wrong_first.join(", ")
       + (b.newly_wrong > b.newly_wrong_first.length ? " …" : "")));
     if (b.only_in_baseline || b.only_in_current || b.errors_excluded || b.mismatched) {
@@ -191,19 +257,173 @@
     return box;
   }
 
-  function comparison() {
-    $("comparison").hidden = false;
-    const [runHeader, ...runRows] = DATA.tables.runs, [pairHeader, ...pairRows] = DATA.tables.pairs;
-    add($("pairs"), table(runHeader, runRows, [4, 6, 7, 9, 10]));  // as compare prints them
-    const t = table(pairHeader, pairRows, [2, 3, 4, 5, 6, 7, 8, 9]);
+  // -- position bias -------------------------------------------------------------------------------------------
+
+  function biasSection(run) {
+    const b = run.bias, box = add(el("div", "bias"), el("h4", "", "position bias"));
+    if (!b.questions) return add(box, el("p", "muted", "no question scored"));
+    const share = (n) => b.answered ? (n / b.answered * 100).toFixed(1) + "%" : "n/a";
+    const rows = b.letters.map((x) => {
+      const p = b.by_position[x], even = b.wrong_even[x];
+      return [x, share(b.predicted[x]), share(b.expected[x]),
+        p && p.total ? pct(p.correct / p.total) + " (" + p.correct + "/" + p.total + ")" : "n/a", b.wrong_picks[x],
+        even.toFixed(1), even > 0 ? (b.wrong_picks[x] / even).toFixed(2) : "n/a"];
+    });
+    add(box, el("p", "muted", "over the " + b.questions + " questions scored; letters picked and right answers "
+      + "as shares of the " + b.answered + " where a letter was read"));
+    const t = table(["letter", "picked", "right", "accuracy when right", "wrong picks", "even share", "ratio"], rows,
+      [1, 2, 3, 4, 5, 6]);
+    t.className = "letters compact";
+    add(box, add(el("p", "legend"), add(el("span"), el("span", "swatch"), "picked"),
+      add(el("span"), el("span", "swatch right"), "right answer")), letterBars(b), wide(t));
+    add(box, el("p", "imbalance", b.imbalance === null
+      ? "imbalance n/a: no wrong answer among the " + b.answered + " answered"
+      : "imbalance " + b.imbalance.toFixed(2) + ": " + b.imbalance_letter + " took " + b.imbalance.toFixed(2)
+        + "x its even share of the " + b.wrong + " wrong answers (1.00: no preference)"));
+    const matrix = b.letters.filter((x) => b.confusion[x]).map((x) => [x].concat(
+      b.letters.map((y) => b.confusion[x][y] || 0)));
+    if (matrix.length) {
+      add(box, add(el("details"), el("summary", "", "right answer (rows) against letter read (columns)"),
+        table(["right"].concat(b.letters), matrix, b.letters.map((_, i) => i + 1))));
+    }
+    return box;
+  }
+
+  function letterBars(b) {  // each letter: the share picked beside the share right
+    const slot = 34, barW = 12, plotH = 80, top = 14, width = Math.max(slot * b.letters.length, 120) + 8;
+    const height = top + plotH + 20;
+    const s = svg("svg", {class: "letters", width: width, height: height, viewBox: "0 0 " + width + " " + height,
+      role: "img"});
+    add(s, svg("title", {}, "letters picked (dark) against right answers (light), shares of the questions answered"));
+    const most = Math.max(1, ...b.letters.map((x) => Math.max(b.predicted[x], b.expected[x])));
+    b.letters.forEach((x, i) => {
+      const x0 = 8 + i * slot;
+      [["picked", b.predicted[x]], ["right", b.expected[x]]].forEach(([cls, n], j) => {
+        const h = plotH * n / most;
+        add(s, svg("rect", {class: cls, x: x0 + j * barW, y: top + plotH - h, width: barW - 1, height: h}));
+      });
+      add(s, svg("text", {x: x0 + barW - 4, y: top + plotH + 14}, x));
+    });
+    return s;
+  }
+
+  // -- calibration: figures and a reliability diagram ---------------------------------------------------------
+
+  function calibrationSection(run, k) {
+    const c = run.calibration, box = add(el("div", "calibration"), el("h4", "", "calibration"));
+    if (!c) return add(box, el("p", "muted", "no log-probabilities were read in this run (--mmlu-scoring logprobs "
+      + "gives them)"));
+    const o = c.overall;
+    add(box, el("p", "calibration-figures", o.questions + " questions with log-probabilities: mean confidence "
+      + pct(o.confidence) + " against accuracy " + pct(o.accuracy) + ", ECE " + fixed(o.ece, 3) + " (10 bins), Brier "
+      + fixed(o.brier, 3)));
+    if (o.letters_missing) {
+      add(box, el("p", "muted", o.letters_missing + " with a letter missing from the service's top tokens "
+        + "(probability 0)"));
+    }
+    if (o.bins.length) add(box, reliability([{label: run.label, k: k, bins: o.bins}]));
+    const subjects = Object.keys(c.subjects);
+    if (subjects.length) {
+      const more = add(el("details"), el("summary", "", "calibration by subject"));
+      more.open = subjects.length <= 12;
+      const t = table(["subject", "questions", "accuracy", "confidence", "ECE", "Brier"], subjects.map((s) => {
+        const x = c.subjects[s];
+        return [s, x.questions, pct(x.accuracy), pct(x.confidence), fixed(x.ece, 3), fixed(x.brier, 3)];
+      }), [1, 2, 3, 4, 5]);
+      t.className = "calibration-subjects compact";
+      add(box, add(more, wide(t)));
+    }
+    return box;
+  }
+
+  // series: [{label, k (the run's colour), bins}]; one point per bin of confidence that holds questions, at its
+  // mean confidence (x) and accuracy (y); the diagonal is a model whose confidence is its accuracy
+  function reliability(series) {
+    const left = 48, top = 10, size = 240, width = left + size + 14, height = top + size + 42;
+    const X = (p) => left + p * size, Y = (p) => top + (1 - p) * size;
+    const s = svg("svg", {class: "reliability", width: width, height: height,
+      viewBox: "0 0 " + width + " " + height, role: "img"});
+    add(s, svg("title", {}, "reliability diagram: accuracy against mean confidence, in 10 bins of confidence"));
+    for (let i = 0; i <= 10; i += 2) {
+      const v = i / 10;
+      add(s, svg("line", {class: "grid", x1: X(v), x2: X(v), y1: Y(0), y2: Y(1)}),
+        svg("line", {class: "grid", x1: X(0), x2: X(1), y1: Y(v), y2: Y(v)}),
+        svg("text", {x: X(v), y: Y(0) + 14, "text-anchor": "middle"}, i * 10 + "%"),
+        svg("text", {x: X(0) - 5, y: Y(v) + 4, "text-anchor": "end"}, i * 10 + "%"));
+    }
+    add(s, svg("rect", {class: "frame", x: X(0), y: Y(1), width: size, height: size}),
+      svg("line", {class: "diagonal", x1: X(0), y1: Y(0), x2: X(1), y2: Y(1)}),
+      svg("text", {x: X(0.5), y: Y(0) + 32, "text-anchor": "middle"}, "mean confidence"),
+      svg("text", {x: 12, y: Y(0.5), "text-anchor": "middle", transform: "rotate(-90 12 " + Y(0.5) + ")"},
+        "accuracy"));
+    const most = Math.max(1, ...series.flatMap((r) => r.bins.map((b) => b.questions)));
+    for (const r of series) {
+      const bins = [...r.bins].sort((a, b) => a.confidence - b.confidence);
+      const g = svg("g", {class: "series run" + (r.k % 4)});
+      g.dataset.run = r.k;
+      add(g, svg("polyline", {points: bins.map((b) => X(b.confidence) + "," + Y(b.accuracy)).join(" ")}));
+      for (const b of bins) {
+        const dot = svg("circle", {cx: X(b.confidence), cy: Y(b.accuracy), r: 2.5 + 5 * Math.sqrt(b.questions / most)});
+        for (const key of ["low", "high", "questions", "correct", "accuracy", "confidence"]) dot.dataset[key] = b[key];
+        add(dot, svg("title", {}, r.label + ": confidence " + b.low.toFixed(1) + "-" + b.high.toFixed(1) + ", "
+          + b.questions + " questions, accuracy " + pct(b.accuracy) + " (" + b.correct + "), mean confidence "
+          + pct(b.confidence)));
+        add(g, dot);
+      }
+      add(s, g);
+    }
+    return s;
+  }
+
+  // -- the runs side by side -----------------------------------------------------------------------------------
+
+  function runsTable() {
+    const [header, ...rows] = DATA.tables.runs;
+    return add(el("div"), wide(table(header, rows, [4, 6, 7, 9, 10])));  // as compare prints them
+  }
+
+  function pairsSection() {
+    const box = el("div", "pairs");
+    const [header, ...rows] = DATA.tables.pairs;
+    const t = table(header, rows, [2, 3, 4, 5, 6, 7, 8, 9]);
     t.id = "pair-table";
-    add($("pairs"), el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test; Newcombe's 90% " +
-                                 "interval)"), t);
-    for (const p of DATA.pairs) for (const note of p.notes) add($("pairs"), el("p", "muted pair-note", note));
-    add($("pairs"), el("p", "muted", "* significant at 5%"));
+    add(box, el("h3", "", "pairs, on the questions both runs answered (McNemar's exact test; Newcombe's 90% "
+      + "interval)"), wide(t));
+    for (const p of DATA.pairs) for (const note of p.notes) add(box, el("p", "muted pair-note", note));
+    return add(box, el("p", "muted", "* significant at 5%"));
+  }
+
+  function robustnessTable() {
+    const [header, ...rows] = DATA.tables.robustness;
+    const t = table(header, rows, [1, 3, 4, 5, 6, 7, 8, 9]);
+    t.id = "robustness-table";
+    return add(el("div"), el("h3", "", "position bias (imbalance: the most over-picked letter's multiple of its "
+      + "even share of the wrong answers) and calibration"), wide(t));
+  }
+
+  function accuracyChart() {
     const scopes = [["overall", RUNS.map((r) => r.overall)]].concat(
       DATA.shared_subjects.map((s) => [s, RUNS.map((r) => r.subjects[s])]));
-    add($("chart"), el("h3", "", "accuracy"), legend(), bars(scopes, RUNS.map((r) => r.label)));
+    const box = add(el("div"), el("h3", "", "accuracy"), legend(), bars(scopes, RUNS.map((r) => r.label)));
+    box.id = "chart";
+    return box;
+  }
+
+  function reliabilityChart() {
+    const drawn = RUNS.map((r, k) => ({label: r.label, k: k, bins: r.calibration ? r.calibration.overall.bins : []}))
+      .filter((r) => r.bins.length);
+    if (!drawn.length) return null;
+    const box = add(el("div"), el("h3", "", "reliability"),
+      add(el("p", "legend"), ...drawn.map((r) => add(el("span"), el("span", "swatch run" + (r.k % 4)), r.label))),
+      reliability(drawn));
+    const without = RUNS.filter((r) => !r.calibration).map((r) => r.label);
+    if (without.length) add(box, el("p", "muted", "no log-probabilities: " + without.join(", ")));
+    return box;
+  }
+
+  function comparison() {
+    $("comparison").hidden = false;
+    sections($("comparison"), COMPARISON_SECTIONS);
   }
 
   // -- the questions: filters ----------------------------------------------------------------------------------
