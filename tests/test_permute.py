@@ -2,6 +2,7 @@
 every order is right; the own-order accuracy and the consistency rate; each order its own request and cache entry."""
 
 import argparse
+import json
 import math
 import re
 from collections import Counter
@@ -270,14 +271,31 @@ def test_generate_scoring_and_the_judge_read_each_order(pytester, data):
     result.stdout.fnmatch_lines(["judge: 2 replies the rules could not read: 2 read by the judge, *"])
 
 
-def test_gates_read_the_items(pytester, data):
+def test_gates_markdown_and_compare_read_the_items(pytester, data, capsys):
+    from pytest_mmlu.cli import main
+    markdown = pytester.path / "summary.md"
     with ChatLogprobsFake("openai", knows_evens) as fake:
         held = run(pytester, fake.url, data, "--mmlu-no-cache", "--mmlu-permute=circular",
-                   "--mmlu-min-accuracy=0.5")
+                   "--mmlu-min-accuracy=0.5", f"--mmlu-markdown={markdown}")
         failed = run(pytester, fake.url, data, "--mmlu-no-cache", "--mmlu-permute=circular",
-                     "--mmlu-min-accuracy=0.55")
+                     "--mmlu-min-accuracy=0.55", report=pytester.path / "failed.json")
     assert held.ret == 0 and failed.ret == 1
     assert held.report["gates"][0]["actual"] == 0.5
+    o = held.report["overall"]
+    own = f"{o['original_accuracy'] * 100:.2f}% ({o['original_correct']}/12)"
+    text = markdown.read_text()
+    assert "| Subject | Accuracy | 95% interval | Unparsed | Errors | Not run | Own order | Consistent |" in text
+    assert f"own order: {own}; the same choice in every order: 50.00% (6/12)." in text
+    capsys.readouterr()  # what the runs printed
+    assert main(["compare", str(pytester.path / "r.json"), "--format=json"]) == 0
+    entry = json.loads(capsys.readouterr().out)["runs"][0]
+    assert entry["permute"] == "circular" and entry["orders"]["consistent"] == 6
+    assert main(["compare", str(pytester.path / "r.json"), "--format=markdown"]) == 0
+    assert "| openai, logprobs, 0-shot, circular |" in capsys.readouterr().out
+    assert main(["compare", str(pytester.path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert (f"each question asked in every rotation of its choices: right in every order 50.0%, in its own order "
+            f"{o['original_accuracy'] * 100:.1f}%, the same choice in every order 50.0% (12 questions)") in out
 
 
 def test_a_bad_value_is_one_line(pytester):
