@@ -380,3 +380,28 @@ def test_a_real_server_answers_mixeval_questions(pytester, release, llama_server
         assert q["outcome"] == ("passed" if q["predicted"] in right else "failed")
         assert q["prompt"].endswith(INSTRUCTION)
     assert [q.get("targets") for q in questions if marker(q["question"]) == "c0"] == [["B", "D"]]
+
+
+def test_the_judge_reads_a_reply_and_any_target_it_names_passes(pytester, release):
+    """The rules cannot read "the fourth one"; the judge says D, one of c0's two targets: passed. For h0 it says B,
+    not one of h0's: failed, read by the judge."""
+    def model(prompt):
+        return "I would go with the fourth one." if marker(prompt) in ("c0", "h0") else PLAN[marker(prompt)][1]
+
+    def judge(prompt):
+        return {"c0": "D", "h0": "B"}[marker(prompt)]
+
+    report = pytester.path / "judged.json"
+    with OpenAIFake("openai", answer=model) as fake, OpenAIFake("openai", answer=judge) as judging:
+        result = run_pytest(pytester, "-p", "no:randomly", "-p", "no:xdist", "--mmlu-backend=openai",
+                            f"--mmlu-base-url={fake.url}", "--mmlu-judge=openai", f"--mmlu-judge-base-url={judging.url}",
+                            f"--mmlu-dataset={release}", "--mmlu-subject=commonsenseqa,hellaswag", "--mmlu-no-cache",
+                            f"--mmlu-report={report}", report=report)
+        asked = [r.body["messages"][-1]["content"] for r in judging.requests if r.method == "POST"]
+    assert result.report is not None, result.stdout.str() + result.stderr.str()
+    got = by_marker(result.report)
+    assert (got["c0"]["outcome"], got["c0"]["predicted"], got["c0"]["how"], got["c0"]["judge"]) == \
+        ("passed", "D", "judge", "D")
+    assert (got["h0"]["outcome"], got["h0"]["predicted"], got["h0"]["judge"]) == ("failed", "B", "B")
+    assert len(asked) == 2 and all("Answer with exactly one of: A, B, C, D" in a for a in asked)
+    assert result.report["overall"]["judged"] == 2
