@@ -284,3 +284,25 @@ def write_cmmlu(root: Path, rows_by_split: dict[str, list[dict]], under: str = "
                 for i, r in enumerate(group):
                     writer.writerow([i, r["question"], *r["choices"], "ABCD"[r["answer"]]])
     return root
+
+
+def mixeval_item(benchmark: str, context, prompt: str, options: list[str], target: list[int]) -> dict:
+    """One item of MixEval's multiple-choice.json, its keys in the release's order."""
+    return {"problem_type": "multiple-choice", "context": context, "prompt": prompt, "options": options,
+            "target": target, "benchmark_name": benchmark}
+
+
+def write_mixeval(root: Path, releases: dict[str, dict[str, list[dict]]]) -> Path:
+    """MixEval's release layout: mix_eval/data/mixeval-<date>/<mixeval|mixeval-hard>/multiple-choice.json, each
+    one JSON object keyed by index ("0", "1", ...), indented as the repository has it. Returns mix_eval/data."""
+    data = root / "mix_eval" / "data"
+    for date, folders in releases.items():
+        for name, items in folders.items():
+            folder = data / f"mixeval-{date}" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps({str(i): item for i, item in enumerate(items)}, indent=4)
+            (folder / "multiple-choice.json").write_text(text, encoding="utf-8")
+            (folder / "free-form.json").write_text(json.dumps({"0": {
+                "problem_type": "free-form", "context": None, "prompt": "What does a manometer measure?",
+                "target": ["pressure"], "benchmark_name": "TriviaQA"}}, indent=4), encoding="utf-8")
+    return data

@@ -32,7 +32,8 @@ PROX_LANGUAGES = ("af, ar, bn, cs, de, en, es, fr, hi, hu, id, it, ja, ko, mr, n
                   "vi, wo, yo, zh, zu")
 NOT_FOR_ONE_LANGUAGE = ("--mmlu-language applies to MMMLU, Global-MMLU (and -Lite) and MMLU-ProX (and -Lite), "
                         "not to {}")
-KNOWN = "MMLU-Pro, MMLU-ProX, MMLU-ProX-Lite, MMMLU, Global-MMLU, Global-MMLU-Lite, MMLU-Redux, KMMLU or CMMLU"
+KNOWN = ("MMLU-Pro, MMLU-ProX, MMLU-ProX-Lite, MMMLU, Global-MMLU, Global-MMLU-Lite, MMLU-Redux, KMMLU, CMMLU "
+         "or MixEval")
 
 # -- the data, each in its repository's layout -------------------------------------------------------------------
 

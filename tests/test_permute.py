@@ -65,6 +65,13 @@ def test_seeded_orders_differ_between_questions():
     assert a[0] == b[0] and a != b
 
 
+def test_several_right_answers_move_with_their_choices():
+    q = Question("mmlu", 0, "?", ("w", "x", "y", "z"), 1, targets=(1, 3))  # MixEval: x and z are both right
+    for v in Permute().variants(q):
+        assert sorted(v.choices[i] for i in (v.targets or (1, 3))) == ["x", "z"]
+        assert {v.choices[v.letters.index(x)] for x in v.expected_letters} == {"x", "z"}
+
+
 def test_two_choices_have_only_two_orders():
     q = Question("boolq", 0, "?", ("yes", "no"), 1)
     assert [v.choices for v in Permute(5).variants(q)] == [("yes", "no"), ("no", "yes")]

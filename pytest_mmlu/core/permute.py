@@ -62,7 +62,7 @@ def permuted(question: Question, order: tuple[int, ...]) -> Question:
     if order == tuple(range(len(question.choices))):
         return question
     return replace(question, choices=tuple(question.choices[j] for j in order), answer=order.index(question.answer),
-                   order=tuple(order))
+                   targets=tuple(order.index(t) for t in question.targets), order=tuple(order))
 
 
 def consistent(picks: list[int | None]) -> bool:

@@ -17,6 +17,7 @@ class Question:
     answer: int  # index into choices
     # what a dataset adds (language, error_type, cultural_sensitivity, cot...): never part of equality
     meta: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    targets: tuple[int, ...] = ()  # every right index where several are (MixEval's target lists); answer is the first
     # --mmlu-permute: choices[i] is the data's choice order[i]; () for the data's own order
     order: tuple[int, ...] = ()
 
@@ -28,6 +29,11 @@ class Question:
     @property
     def expected(self) -> str:
         return ALL_LETTERS[self.answer]
+
+    @property
+    def expected_letters(self) -> tuple[str, ...]:
+        """Every letter that passes: `expected` alone, or each of several targets."""
+        return tuple(ALL_LETTERS[i] for i in self.targets) or (self.expected,)
 
     @property
     def ident(self) -> tuple:

@@ -1,5 +1,5 @@
 """The 57 MMLU subjects and their categories (and those of the datasets with their own subjects: MMLU-Pro,
-KMMLU, CMMLU), and the selection of subjects from user words."""
+KMMLU, CMMLU, MixEval), and the selection of subjects from user words."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Iterable, Sequence
 
 from .errors import UnknownSubject
 
-# MMLU's four, then KMMLU's own two (its STEM and Other are MMLU's words)
-CATEGORIES = ("stem", "humanities", "social_sciences", "other", "applied_science", "humss")
+# MMLU's four, then KMMLU's own two (its STEM and Other are MMLU's words), then MixEval's one
+CATEGORIES = ("stem", "humanities", "social_sciences", "other", "applied_science", "humss", "mixeval")
 
 # the benchmark's own grouping (Hendrycks et al., categories.py); anatomy is "health" there,
 # hence "other" (lm-evaluation-harness lists it under stem)
@@ -91,8 +91,16 @@ CMMLU_SUBJECTS: dict[str, str] = {
 }
 
 
+# MixEval's subjects are the benchmarks its questions come from (benchmark_name, lower case, "_" for other
+# characters: data/mixeval.py). They span MMLU's categories, so they are not put in them; they form one category
+# of their own (whose accuracy is the run's), and "mmlu" here is the benchmark, never an MMLU subject.
+MIXEVAL_SUBJECTS: dict[str, str] = dict.fromkeys(
+    ("agieval", "arc", "boolq", "commonsenseqa", "gpqa", "hellaswag", "mmlu", "mmlu_pro", "obqa", "piqa", "siqa",
+     "winogrande"), "mixeval")
+
+
 def category_of(subject: str) -> str:
-    for table in (SUBJECTS, MMLU_PRO_SUBJECTS, KMMLU_SUBJECTS, CMMLU_SUBJECTS):
+    for table in (SUBJECTS, MMLU_PRO_SUBJECTS, KMMLU_SUBJECTS, CMMLU_SUBJECTS, MIXEVAL_SUBJECTS):
         if subject in table:
             return table[subject]
     return "other"

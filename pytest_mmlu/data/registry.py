@@ -1,5 +1,6 @@
 """Which source serves a `--mmlu-dataset` value: a dataset of the family recognised by its hub id or, for local
-data, by its columns (`ADAPTERS`); else plain MMLU from the hub, a local folder or one file."""
+data, by its columns (`ADAPTERS`; MixEval's release files and folders also by their names); else plain MMLU from
+the hub, a local folder or one file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from .cmmlu import CMMLU
 from .family import MULTILINGUAL, Adapter, FamilySource
 from .global_mmlu import GLOBAL_MMLU, GLOBAL_MMLU_LITE
 from .kmmlu import KMMLU
+from .mixeval import FILE as MIXEVAL_FILE
+from .mixeval import KEYS as MIXEVAL_KEYS
+from .mixeval import MIXEVAL, MixEvalSource, holds_mixeval, keys_of, split_config
 from .mmlu import CsvFolder, HubFolder, SingleFile
 from .mmlu_pro import MMLU_PRO
 from .mmlu_prox import MMLU_PROX, MMLU_PROX_LITE
@@ -22,7 +26,7 @@ from .source import DataSource
 # by columns, the first that fits: MMMLU before CMMLU (whose columns are MMMLU's less Subject); a -Lite after
 # the dataset it shares its columns with (its folder's name tells it: lite_of)
 ADAPTERS: tuple[Adapter, ...] = (MMLU_PRO, MMLU_PROX, MMLU_PROX_LITE, MMMLU, GLOBAL_MMLU, GLOBAL_MMLU_LITE, REDUX,
-                                 KMMLU, CMMLU)
+                                 KMMLU, CMMLU, MIXEVAL)
 PLAIN_COLUMNS = ("question", "subject", "choices", "answer")  # cais/mmlu's; A, B, C, D may stand for choices
 
 
@@ -63,7 +67,28 @@ def _plain(source: DataSource, language: str | None) -> DataSource:
     return source
 
 
+def _family(spec: str, adapter: Adapter, path: Path | None, language: str | None, hard: bool | None) -> DataSource:
+    if adapter is MIXEVAL:  # its own files (one JSON object per release) and its two configs
+        return MixEvalSource(spec, path, hard, language)
+    return FamilySource(spec, lite_of(adapter, path) if path else adapter, path, language, open_source)
+
+
+def _expected(columns: set[str]) -> str:
+    if columns & {"target", "benchmark_name", "problem_type"}:  # meant to be MixEval's
+        return f"{', '.join(MIXEVAL_KEYS)} (MixEval's {MIXEVAL_FILE})"
+    return f"{', '.join(PLAIN_COLUMNS)} (MMLU) or the columns of {known_datasets()}"
+
+
 def open_source(spec: str, language: str | None = None) -> DataSource:
+    spec, hard = split_config(spec)  # MixEval's `SPEC:MixEval_Hard`
+    source = _open(spec, language, hard)
+    if hard is not None and not isinstance(source, MixEvalSource):
+        raise DatasetError(f"{spec}:{'MixEval_Hard' if hard else 'MixEval'} names a config of MixEval, "
+                           f"but {source.describe()} is not MixEval")
+    return source
+
+
+def _open(spec: str, language: str | None, hard: bool | None) -> DataSource:
     path = Path(spec).expanduser()
     looks_like_path = spec.startswith((".", "/", "~")) or path.suffix.lower() in FILE_FORMATS
     if not path.exists():
@@ -71,24 +96,25 @@ def open_source(spec: str, language: str | None = None) -> DataSource:
             raise DatasetError(f"dataset path {spec} does not exist")
         adapter = adapter_for_id(spec)
         if adapter:
-            return FamilySource(spec, adapter, language=language, opener=open_source)
+            return _family(spec, adapter, None, language, hard)
         return _plain(DataSource(spec), language)
     if path.is_file():
         if path.suffix.lower() not in FILE_FORMATS:
             raise DatasetError(f"dataset file {path} is not .jsonl, .csv or .parquet")
-        columns = columns_of(path)
+        columns = columns_of(path) or keys_of(path)  # a MixEval release file is one indented JSON object
         adapter = adapter_for_columns(columns)
         if adapter:
-            return FamilySource(spec, lite_of(adapter, path), path, language, open_source)
+            return _family(spec, adapter, path, language, hard)
         if columns and not _plain_columns(columns):
-            raise DatasetError(f"{path} has the columns {', '.join(sorted(columns))}: expected "
-                               f"{', '.join(PLAIN_COLUMNS)} (MMLU) or the columns of {known_datasets()}")
+            raise DatasetError(f"{path} has the columns {', '.join(sorted(columns))}: expected {_expected(columns)}")
         return _plain(SingleFile(spec, path), language)
+    if holds_mixeval(path):
+        return _family(spec, MIXEVAL, path, language, hard)
     first = first_data_file(path)
     columns = columns_of(first) if first else set()
     adapter = adapter_for_columns(columns)
     if adapter:
-        return FamilySource(spec, lite_of(adapter, path), path, language, open_source)
+        return _family(spec, adapter, path, language, hard)
     if any(path.glob("*/*.parquet")):
         return _plain(HubFolder(spec, path), language)
     if any(path.glob("data/*/*.csv")) or any(path.glob("*/*_*.csv")):

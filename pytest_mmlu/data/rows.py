@@ -40,6 +40,7 @@ class Row:
     meta: dict = field(default_factory=dict)
     skip: str | None = None
     problem: str | None = None  # malformed, for a reason only the dataset's adapter can see
+    targets: tuple[int, ...] = ()  # several right choices (MixEval): any of them passes; `answer` is the first
 
 
 def answer_index(value, n_choices: int = 4) -> int | None:
@@ -101,7 +102,7 @@ def to_questions(rows: Iterable[Row], where: str) -> Parsed:
             continue
         group = by_subject.setdefault(row.subject, [])
         group.append(Question(row.subject, len(group), row.question, tuple(str(c) for c in row.choices),
-                              answer_index(row.answer, len(row.choices)), dict(row.meta)))
+                              answer_index(row.answer, len(row.choices)), dict(row.meta), targets=row.targets))
     if bad:
         more = f" and {len(bad) - SHOW_ROWS} more" if len(bad) > SHOW_ROWS else ""
         raise DatasetError(f"malformed rows in {where}: {'; '.join(bad[:SHOW_ROWS])}{more}")

@@ -122,14 +122,15 @@ class Evaluation:
         path = self.cache.directory / f"questions-{name[:24]}.json"
         try:
             rows = json.loads(path.read_text(encoding="utf-8"))
-            by_subject = {s: [Question(s, i, q, tuple(c), a, *meta) for i, q, c, a, *meta in rows[s]]
-                          for s in subjects}
+            by_subject = {s: [Question(s, i, q, tuple(c), a, *meta[:1], targets=tuple(meta[1]) if meta[1:] else ())
+                              for i, q, c, a, *meta in rows[s]] for s in subjects}
             self.source.skipped = rows.get(SKIPPED, [])  # rows the data left out, for the header
             return by_subject
         except (OSError, ValueError, KeyError, TypeError):
             pass  # absent or damaged: parse the data again
         by_subject = self.source.load(split, subjects)
-        rows = {s: [(q.index, q.question, q.choices, q.answer) + ((q.meta,) if q.meta else ()) for q in qs]
+        rows = {s: [(q.index, q.question, q.choices, q.answer)
+                    + ((q.meta, q.targets) if q.targets else (q.meta,) if q.meta else ()) for q in qs]
                 for s, qs in by_subject.items()}
         if self.source.skipped:
             rows[SKIPPED] = self.source.skipped

@@ -79,6 +79,8 @@ class QuestionItem(pytest.Item):
         # plain properties for --junitxml readers
         self.user_properties[:] = [("expected", record["expected"]), ("predicted", record["predicted"] or ""),
                                    ("outcome", "unparsed" if record["unparsed"] else record["outcome"])]
+        if record.get("targets"):  # several right letters (MixEval): any passes
+            self.user_properties.append(("targets", ",".join(record["targets"])))
 
     def setup(self):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer

@@ -2,6 +2,6 @@
 once, in engine/plan.py."""
 
 from ..core.prompt import Prompt
-from .formats import BUILDERS, FORMATS, build, harness, instruct, letter, mmlu_pro
+from .formats import BUILDERS, FORMATS, build, harness, instruct, letter, mixeval, mmlu_pro
 
-__all__ = ["BUILDERS", "FORMATS", "Prompt", "build", "harness", "instruct", "letter", "mmlu_pro"]
+__all__ = ["BUILDERS", "FORMATS", "Prompt", "build", "harness", "instruct", "letter", "mixeval", "mmlu_pro"]

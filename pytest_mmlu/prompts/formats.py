@@ -4,6 +4,7 @@
 gives the accuracy that harness reports for the same model and data.
 `instruct` asks a chat model to end its reply with `Answer: X`, after the question and its options.
 `mmlu-pro` is MMLU-Pro's official chain-of-thought prompt ("The answer is (X)").
+`mixeval` is MixEval's multiple-choice prompt: the question, its options, "Answer with the option letter ...".
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.subjects import pretty
 
-FORMATS = ("harness", "instruct", "mmlu-pro", "letter")
+FORMATS = ("harness", "instruct", "mmlu-pro", "letter", "mixeval")
 
 
 def _joined(parts: Sequence[str], shots: Sequence[str], before: int, sep: str = "\n\n") -> Prompt:
@@ -102,7 +103,24 @@ def letter(q: Question, shots: Sequence[Question] = ()) -> Prompt:
     return _joined(parts, [f"{_body(s)}\nAnswer: {s.expected}" for s in shots], before=1)
 
 
-BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro, "letter": letter}
+MIXEVAL_INSTRUCTION = "Answer with the option letter from the given choices directly."
+
+
+def _mixeval_body(q: Question) -> str:
+    # MixEval neither strips the question nor adds a header; its context is already before the question
+    # (data/mixeval.py joins them with a newline, as MixEval's construct_prompt_multichoice does)
+    options = "\n".join(f"{letter}. {choice}" for letter, choice in zip(q.letters, q.choices))
+    return f"{q.question}\n{options}\n{MIXEVAL_INSTRUCTION}"
+
+
+def mixeval(q: Question, shots: Sequence[Question] = ()) -> Prompt:
+    """MixEval's multiple-choice prompt (its evaluation_prompts.py); shots as in its five-shot prefix for base
+    models: each example's prompt, its letter, a blank line."""
+    examples = "".join(f"{_mixeval_body(s)}\n{s.expected}\n\n" for s in shots)
+    return Prompt.single(examples + _mixeval_body(q), (0, len(examples)) if shots else None)
+
+
+BUILDERS = {"harness": harness, "instruct": instruct, "mmlu-pro": mmlu_pro, "letter": letter, "mixeval": mixeval}
 
 
 def build(fmt: str, q: Question, shots: Sequence[Question] = ()) -> Prompt:

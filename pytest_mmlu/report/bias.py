@@ -8,6 +8,7 @@ over its even share; the run's imbalance is the largest, with its letter ("A 1.6
 share of the wrong answers; 1.00: no preference). Reading wrong answers only keeps the figure apart from what
 the model knows and from how the dataset's right answers happen to be spread over the letters, and the even
 share follows each question's own count of choices, so runs that mix 4 and 10 choices (MMLU-Pro) read the same.
+A question with several right letters (MixEval) is left out: its right answer has no one position.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ class PositionBias:
     def add(self, record: dict) -> None:
         letters = letters_of(record)
         right, read = record.get("expected"), record.get("predicted")
-        if record.get("outcome") not in ("passed", "failed") or right not in letters:
-            return  # an error has no answer; a right answer that is no single letter has no position
+        if record.get("outcome") not in ("passed", "failed") or right not in letters or record.get("targets"):
+            # an error has no answer; a right answer that is no single letter (MixEval's several) has no position
+            return
         self.questions += 1
         self.choices[len(letters)] = self.choices.get(len(letters), 0) + 1
         position = self.by_position.setdefault(right, Position())

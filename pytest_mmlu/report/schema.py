@@ -69,6 +69,7 @@ class Record(_RecordAlways, total=False):
     """One question: what each item's test report carries (plain data, it crosses xdist) and the report lists."""
 
     # a dataset's own facts about the question, where it has them
+    targets: list[str]  # every right letter, where several are (MixEval): any passes; `expected` is the first
     language: str
     error_type: str  # MMLU-Redux
     cultural_sensitivity: str  # Global-MMLU: CS or CA
@@ -119,6 +120,8 @@ def _record(nodeid: str, question: Question, outcome: str) -> Record:
     record: Record = {"nodeid": nodeid, "subject": question.subject, "index": question.index,
                       "expected": question.expected, "predicted": None, "outcome": outcome, "unparsed": False,
                       "reply": "", "error": None}
+    if len(question.expected_letters) > 1:
+        record["targets"] = list(question.expected_letters)
     record.update({k: question.meta[k] for k in RECORDED_META if question.meta.get(k)})  # type: ignore[typeddict-item]
     return record
 

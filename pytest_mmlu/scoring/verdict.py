@@ -18,7 +18,8 @@ class Verdict:
     reason: str  # how the letter was read, or why none could be
 
     def correct(self, question: Question) -> bool:
-        return self.predicted == question.expected
+        """Whether the letter read is right: any of a question's several right letters (MixEval) passes."""
+        return self.predicted in question.expected_letters
 
 
 def read_verdict(reply: Reply, scoring: str, letters: tuple[str, ...], style: str = "mmlu") -> Verdict:
@@ -43,11 +44,12 @@ def describe_failure(question: Question, verdict: Verdict, reply: Reply, width: 
     lines = [f"{question.subject} {question.name}: "
              + (f"unparsed reply ({verdict.reason})" if verdict.unparsed
                 else "wrong answer" + (" (read by the judge)" if verdict.reason == "judge" else ""))
-             + f"; expected {question.expected}, got {given}",
+             + f"; expected {' or '.join(question.expected_letters)}, got {given}",
              "",
              question.question.strip()]
     for letter, choice in zip(question.letters, question.choices):
-        mark = "  <- expected" if letter == question.expected else ("  <- given" if letter == verdict.predicted else "")
+        mark = ("  <- expected" if letter in question.expected_letters
+                else "  <- given" if letter == verdict.predicted else "")
         lines.append(f"  {letter}. {choice}{mark}")
     if reply.logprobs:
         lines.append("log-probabilities: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(reply.logprobs.items())))

@@ -569,7 +569,7 @@
   }
 
   function choices(q) {
-    const expected = [...new Set(q.answers.filter(Boolean).map((a) => a.expected).filter(Boolean))];
+    const expected = [...new Set(q.answers.filter(Boolean).flatMap((a) => a.targets || [a.expected]).filter(Boolean))];
     if (!q.choices) {
       return el("p", "muted", "expected " + (expected.join(" / ") || "?")
         + (MULTI ? "" : "; the choices are not in this report"));
@@ -597,7 +597,7 @@
     if (!a || a.kind === "not_run") return box;
     const facts = el("dl", "config");
     const put = (name, value) => add(facts, el("dt", "", name), el("dd", "", value));
-    put("expected", a.expected || "?");
+    put("expected", a.targets ? a.targets.join(" or ") : a.expected || "?");
     put("letter read", a.predicted || "none");
     if (a.how) put("how", a.how === "logprobs" ? "the most likely letter (log-probabilities)"
       : a.how === "judge" ? "read by the judge" : a.how);
