@@ -132,12 +132,17 @@ def merge_command(args) -> int:
         raise OptionError("--mmlu-max-drop needs --mmlu-baseline (the report to compare with)")
     reports = [read_report(path) for path in args.reports]
     joined = join(reports)
-    summary = summarize(joined.records, joined.selected, category_of)
+    own = joined.config.get("categories")  # the shards' mappings, joined
+
+    def category(subject: str) -> str:
+        return category_of(subject, own if isinstance(own, dict) else None)
+
+    summary = summarize(joined.records, joined.selected, category)
     gates_mod.check_scopes(args.gates, summary.subjects, CATEGORIES)
     gates_mod.check_scopes(args.drop_gates, summary.subjects, CATEGORIES, "--mmlu-max-drop")
     verdicts, comparison, drop_verdicts = gates_mod.evaluate(args.gates, summary), None, []
     if args.baseline:
-        comparison = compare(load_baseline(args.baseline), {r["nodeid"]: r for r in joined.records}, category_of)
+        comparison = compare(load_baseline(args.baseline), {r["nodeid"]: r for r in joined.records}, category)
         drop_verdicts = gates_mod.evaluate_drops(args.drop_gates, comparison.scopes)
     config, label = joined.config, joined.config.get("label")
     write_report(args.output, to_report(summary, verdicts, joined.records, config, comparison, drop_verdicts,

@@ -2,6 +2,7 @@
 loaded through `datasets` and run end to end the way users run them."""
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -365,7 +366,23 @@ def test_cmmlu_with_shots_from_its_dev_split(pytester, cmmlu_folder):
     for subject in CMMLU_SUBJECTS:
         first_dev = next(r for r in CMMLU_DEV if r["subject"] == subject)
         assert first_dev["question"] in shots[subject]
-    assert sorted(result.report["categories"]) == ["humanities", "other", "social_sciences"]
+    # CMMLU's own categories, anatomy (also an MMLU subject, "other" there) in its STEM
+    assert sorted(result.report["categories"]) == ["humanities", "social_sciences", "stem"]
+    assert result.report["config"]["categories"] == {"anatomy": "stem", "ancient_chinese": "social_sciences",
+                                                     "arts": "humanities"}
+    assert result.report["categories"]["stem"]["total"] == 4
+
+
+def test_cmmlu_categories_select_its_subjects_and_read_back(cmmlu_folder, tmp_path):
+    from pytest_mmlu.report.schema import read_report
+    source = open_source(str(cmmlu_folder))
+    assert resolve_selection(["stem"], source.subjects("test"), source.categories) == ["anatomy"]
+    assert resolve_selection(["stem"], ["anatomy", "astronomy"]) == ["astronomy"]  # MMLU's: anatomy is "other"
+    written = {"questions": [], "config": {"categories": {"anatomy": "stem"}}}
+    (tmp_path / "r.json").write_text(json.dumps(written))
+    (tmp_path / "old.json").write_text(json.dumps({"questions": [], "config": {}}))
+    assert read_report(tmp_path / "r.json").category_of("anatomy") == "stem"
+    assert read_report(tmp_path / "old.json").category_of("anatomy") == "other"  # before 0.2: MMLU's lookup
 
 
 def test_global_mmlu_lite_reports_culturally_sensitive_and_agnostic_apart(pytester, lite_folder):

@@ -391,3 +391,32 @@ def test_a_bad_gate_value_is_one_line_and_status_4(runs, tmp_path):
     assert (done.returncode, done.stdout) == (4, "")
     assert done.stderr == ("pytest-mmlu merge: argument --mmlu-min-accuracy: --mmlu-min-accuracy '1.5': must be "
                            "within 0 and 1 (0% and 100%), not 1.5\n")
+
+
+def test_a_subject_gate_in_a_shard_without_that_subject_is_left_to_the_merge(data, tmp_path):
+    """One question per subject over three shards: a shard holds some subjects and not others. A gate on a subject
+    it does not hold is not judged there (it holds, and says why); the subjects it holds are gated as usual."""
+    gates = [f"--mmlu-min-accuracy={s}=0.5" for s in SIZES]
+    absent = 0
+    with OpenAIFake("openai", answer=lambda p: flawed(p, perfect=True)) as good:
+        for k in range(1, N + 1):
+            name = f"one-{k}"
+            done = subprocess.run([sys.executable, "-m", "pytest", *pytest_args(good.url, data, f"{name}.json",
+                                                                                f"--mmlu-shard={k}/{N}",
+                                                                                "--mmlu-limit=1", *gates)],
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=300)
+            report = json.loads((tmp_path / f"{name}.json").read_text())
+            held = {q["subject"] for q in report["questions"]}
+            assert done.returncode == 0, done.stdout[-2000:]
+            for gate in report["gates"]:
+                assert gate["holds"]
+                if gate["scope"] in held:
+                    assert gate["actual"] == 1.0
+                else:
+                    absent += 1
+                    assert gate["actual"] is None and gate["reason"] == (
+                        f"none of its questions in shard {k}/{N}: gate it on the merged report (pytest-mmlu merge)")
+                    if held:  # a shard of no question prints no summary
+                        assert f"gate {gate['scope']} >= 50.0%: PASS (none of its questions in shard {k}/{N}" \
+                            in done.stdout
+    assert absent >= 2  # three questions over three shards: at least two shards lack a subject

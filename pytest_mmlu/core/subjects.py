@@ -4,7 +4,7 @@ KMMLU, CMMLU, MixEval), and the selection of subjects from user words."""
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from .errors import UnknownSubject
 
@@ -66,8 +66,9 @@ KMMLU_SUBJECTS: dict[str, str] = {
 
 # CMMLU's 67 subjects, each in the category of its first subcategory (the CMMLU repository's categories.py:
 # STEM, Humanities, Social Science, Other); its fifth group, "China specific", overlaps the four and is not
-# kept. Where a name is also an MMLU subject, MMLU's category wins (category_of): anatomy, business_ethics,
-# computer_security, global_facts, human_sexuality, management, marketing, professional_accounting, virology.
+# kept. Nine names are also MMLU subjects (anatomy, business_ethics, computer_security, global_facts,
+# human_sexuality, management, marketing, professional_accounting, virology): a CMMLU run puts them in CMMLU's
+# categories (its Adapter brings this table, and its report keeps the mapping, config.categories).
 CMMLU_SUBJECTS: dict[str, str] = {
     **dict.fromkeys(("anatomy", "astronomy", "college_actuarial_science", "college_engineering_hydrology",
                      "college_mathematics", "college_medical_statistics", "computer_science", "conceptual_physics",
@@ -99,7 +100,11 @@ MIXEVAL_SUBJECTS: dict[str, str] = dict.fromkeys(
      "winogrande"), "mixeval")
 
 
-def category_of(subject: str) -> str:
+def category_of(subject: str, own: Mapping[str, str] | None = None) -> str:
+    """A subject's category: in its dataset's own table (`own`: data's Adapter.categories, or a report's
+    config.categories) where it has one, else in MMLU's, then in the family's (reports that keep no mapping)."""
+    if own and subject in own:
+        return own[subject]
     for table in (SUBJECTS, MMLU_PRO_SUBJECTS, KMMLU_SUBJECTS, CMMLU_SUBJECTS, MIXEVAL_SUBJECTS):
         if subject in table:
             return table[subject]
@@ -110,7 +115,9 @@ def pretty(subject: str) -> str:
     return subject.replace("_", " ").replace("-", " ")  # KMMLU's names have hyphens: Korean-History
 
 
-def resolve_selection(selectors: Iterable[str], available: Sequence[str]) -> list[str]:
+def resolve_selection(selectors: Iterable[str], available: Sequence[str],
+                      own: Mapping[str, str] | None = None) -> list[str]:
+    """The subjects chosen by user words (subjects, categories in the dataset's own table `own`, all)."""
     available = sorted(set(available))
     chosen: set[str] = set()
     for selector in selectors:
@@ -120,7 +127,7 @@ def resolve_selection(selectors: Iterable[str], available: Sequence[str]) -> lis
             if name == "all":
                 chosen.update(available)
             elif name in CATEGORIES:
-                chosen.update(s for s in available if category_of(s) == name)
+                chosen.update(s for s in available if category_of(s, own) == name)
             elif name in available:
                 chosen.add(name)
             else:

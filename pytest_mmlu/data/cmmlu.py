@@ -26,7 +26,7 @@ CMMLU = Adapter(
     columns=frozenset({"Question", "A", "B", "C", "D", "Answer"}),
     # the archive unpacked (dev/, test/) or the GitHub repository's data/dev/, data/test/
     rows=rows, configs="subject", files="**/{split}/{config}.csv", shots_split="dev",
-    subjects=tuple(sorted(CMMLU_SUBJECTS)), reading="multilingual",
+    subjects=tuple(sorted(CMMLU_SUBJECTS)), reading="multilingual", categories=CMMLU_SUBJECTS,
     hub_note=(f"the hub repository holds a loading script and {ARCHIVE}, which `datasets` no longer runs; "
               f"download {ARCHIVE}, unzip it and pass the folder to --mmlu-dataset"),
 )

@@ -7,7 +7,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 from ..core.errors import DatasetError
 from ..core.question import Question
@@ -34,6 +34,7 @@ class Adapter:
     subjects: tuple[str, ...] = tuple(sorted(SUBJECTS))  # on the hub, before loading anything
     reading: str | None = None  # the rules that read its replies (scoring.extract.READERS), where not MMLU's
     hub_note: str = ""  # added to a failed load from the hub: how else to get the data
+    categories: Mapping[str, str] | None = None  # subject -> category, where not MMLU's (core.subjects tables)
 
 
 MULTILINGUAL = "MMMLU, Global-MMLU (and -Lite) and MMLU-ProX (and -Lite)"  # the datasets --mmlu-language serves
@@ -76,6 +77,7 @@ class FamilySource(DataSource):
         self.language = pick_language(adapter, language, required=not self.is_file)
         self.kind = "file" if self.is_file else ("local hub layout" if path else "hub")
         self.skipped: list[str] = []
+        self.categories = adapter.categories
         self._english: DataSource | None = None
 
     # -- what the run shows -----------------------------------------------------------------

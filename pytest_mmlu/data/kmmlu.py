@@ -36,5 +36,5 @@ KMMLU = Adapter(
     name="KMMLU", hub_ids=("haerae-hub/kmmlu",),
     columns=frozenset({"question", "answer", "A", "B", "C", "D", "Category"}),
     rows=rows, configs="subject", files="data/{config}-{split}.csv", shots_split="dev",
-    subjects=tuple(sorted(KMMLU_SUBJECTS)), reading="multilingual",
+    subjects=tuple(sorted(KMMLU_SUBJECTS)), reading="multilingual", categories=KMMLU_SUBJECTS,
 )

@@ -84,7 +84,7 @@ HUB_NOTE = ("the release's files are also on GitHub: mix_eval/data/mixeval-<date
             "in github.com/Psycoy/MixEval; pass that file or its folder to --mmlu-dataset")
 _SHARED = dict(hub_ids=("mixeval/mixeval",), columns=frozenset({"prompt", "options", "target", "benchmark_name"}),
                rows=rows, prompts={"generate": "mixeval", "logprobs": "mixeval"},
-               subjects=tuple(sorted(MIXEVAL_SUBJECTS)), hub_note=HUB_NOTE)
+               subjects=tuple(sorted(MIXEVAL_SUBJECTS)), hub_note=HUB_NOTE, categories=MIXEVAL_SUBJECTS)
 MIXEVAL = Adapter(name="MixEval", **_SHARED)
 MIXEVAL_HARD = Adapter(name="MixEval-Hard", **_SHARED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.subjects import MMLU_PRO_SUBJECTS
 from .family import Adapter
 from .rows import Row, answer_index
 
@@ -51,5 +52,5 @@ MMLU_PRO = Adapter(
     columns=frozenset({"question", "options", "answer", "category"}),
     rows=rows, configs="single", files="data/{split}-*.parquet", shots_split="validation",
     prompts={"generate": "mmlu-pro", "logprobs": "harness"},
-    subjects=tuple(sorted(SUBJECT_OF.values())),
+    subjects=tuple(sorted(SUBJECT_OF.values())), categories=MMLU_PRO_SUBJECTS,
 )

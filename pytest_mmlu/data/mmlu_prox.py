@@ -26,7 +26,7 @@ _SHARED = dict(
     columns=frozenset({"question", "option_0", "option_1", "answer", "answer_index", "category"}),
     rows=rows, configs="language", files="{config}/{split}-*.parquet", languages=LANGUAGES,
     shots_split="validation", prompts={"generate": "mmlu-pro", "logprobs": "harness"},
-    subjects=mmlu_pro.MMLU_PRO.subjects,
+    subjects=mmlu_pro.MMLU_PRO.subjects, categories=mmlu_pro.MMLU_PRO.categories,
 )
 MMLU_PROX = Adapter(name="MMLU-ProX", hub_ids=("li-lab/mmlu-prox",), **_SHARED)
 MMLU_PROX_LITE = Adapter(name="MMLU-ProX-Lite", hub_ids=("li-lab/mmlu-prox-lite",), **_SHARED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..core.errors import DatasetError
 from ..core.question import Question
@@ -33,6 +33,7 @@ class DataSource:
 
     kind = "hub"
     language: str | None = None  # the locale of a multilingual dataset
+    categories: Mapping[str, str] | None = None  # subject -> category where the dataset has its own (not MMLU's)
 
     def __init__(self, spec: str):
         self.spec = spec

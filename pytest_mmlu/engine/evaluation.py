@@ -18,7 +18,7 @@ from ..core.prices import Price, price_for, read_prices
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
-from ..core.subjects import resolve_selection
+from ..core.subjects import category_of, resolve_selection
 from ..data import open_source, sample
 from ..scoring.judge import Reading
 from .budget import Spending
@@ -100,7 +100,11 @@ class Evaluation:
         if splits is not None and split not in splits:  # say so, not "no subject selected"
             raise UnknownSubject(f"the dataset has no split {split!r} (it has {', '.join(map(repr, splits))}); "
                                  f"choose one with --mmlu-split")
-        return resolve_selection(self.settings.subjects, available)
+        return resolve_selection(self.settings.subjects, available, self.source.categories)
+
+    def category_of(self, subject: str) -> str:
+        """A subject's category in this dataset (CMMLU's anatomy is STEM, MMLU's is other)."""
+        return category_of(subject, self.source.categories)
 
     def questions(self) -> list[Question]:
         if self._questions is None:

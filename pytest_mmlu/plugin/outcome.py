@@ -13,7 +13,7 @@ import pytest
 
 from .. import __version__
 from ..core.errors import KEY, OptionError
-from ..core.subjects import CATEGORIES, category_of
+from ..core.subjects import CATEGORIES
 from ..data.annotations import annotate, describe
 from ..report.baseline import compare, load_baseline
 from ..report.gates import check_scopes, evaluate, evaluate_drops, evaluate_equivalence, gates_hold
@@ -119,11 +119,12 @@ class Outcome:
             for r in records:
                 r.setdefault("error_type", self.redux[0].get((r["subject"], r["index"])))
         self.wall_seconds = time.monotonic() - self._clock
-        self.summary = summarize(records, list(self.selected), category_of, self.wall_seconds)
-        self.verdicts = evaluate(s.gates, self.summary)
+        category = self.session.evaluation.category_of  # the dataset's own categories
+        self.summary = summarize(records, list(self.selected), category, self.wall_seconds)
+        self.verdicts = evaluate(s.gates, self.summary, str(s.shard) if s.shard else None)
         self.stop = find_stop(records, self.summary.overall.selected)
         if self.baseline is not None:
-            self.comparison = compare(self.baseline, self.records, category_of)
+            self.comparison = compare(self.baseline, self.records, category)
             self.drop_verdicts = evaluate_drops(s.drop_gates, self.comparison.scopes, s.drop_correction)
             self.equivalence_verdicts = evaluate_equivalence(s.equivalence_gates, self.comparison.scopes)
         self.wall_seconds = time.monotonic() - self._clock
@@ -170,6 +171,8 @@ class Outcome:
                 "interrupted": self.interrupted, "pytest_mmlu": __version__, "language": ev.source.language,
                 "dataset_notes": ev.source.notes(s.shots), "redux": self.redux[1] if self.redux else None,
                 "shard": str(s.shard) if s.shard else None, "permute": str(s.permute) if s.permute else None,
+                "categories": {subject: ev.category_of(subject) for subject in sorted(
+                    {r["subject"] for r in self.records.values()} | {n.split("::")[-2] for n in self.selected})},
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),
                 "wall_seconds": None if self.wall_seconds is None else round(self.wall_seconds, 3),
                 "judge": None if judge is None else {

@@ -108,10 +108,16 @@ def check_scopes(gates: Iterable[Gate], subjects: Iterable[str], categories: Ite
             raise OptionError(f"{option}: unknown scope {gate.scope!r}{hint}")
 
 
-def evaluate(gates: Iterable[Gate], summary) -> list[GateVerdict]:
+def evaluate(gates: Iterable[Gate], summary, shard: str | None = None) -> list[GateVerdict]:
+    """Each gate's verdict on the summary. In a shard (`shard`: "2/4"), a scope none of whose questions fell in it
+    is not judged here: it holds, and says so (the merged report's gates judge it)."""
     verdicts = []
     for gate in gates:
         tally = summary.scope(gate.scope)
+        if shard and (tally is None or tally.selected == 0):
+            verdicts.append(GateVerdict(gate, None, True, f"none of its questions in shard {shard}: gate it on the "
+                                                          f"merged report (pytest-mmlu merge)"))
+            continue
         if tally is None or tally.scored == 0:
             verdicts.append(GateVerdict(gate, None, False, "no questions scored"))
             continue

@@ -135,6 +135,7 @@ def _config(reports: Sequence[ReadReport]) -> dict:
     """The first report's configuration, with what differs between machines joined."""
     config = dict(reports[0].config)
     config["shard"] = None  # the merged report is the whole run
+    config["categories"] = {s: c for r in reports for s, c in sorted((r.config.get("categories") or {}).items())}
     config["subjects"] = list(dict.fromkeys(s for r in reports for s in r.config.get("subjects") or ()))
     config["base_urls"] = list(dict.fromkeys(u for r in reports for u in r.config.get("base_urls") or ()))
     config["interrupted"] = any(bool(r.config.get("interrupted")) for r in reports)

@@ -17,6 +17,7 @@ from ..core.permute import consistent
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
+from ..core.subjects import category_of
 from ..scoring.judge import Reading
 from ..scoring.verdict import Verdict
 from .bias import position_bias
@@ -414,6 +415,7 @@ class RunConfig(TypedDict):
     redux: dict | None  # --mmlu-redux: what was matched
     shard: str | None  # --mmlu-shard: "2/4" (written since 0.2)
     permute: str | None  # --mmlu-permute: "circular" or K (written since 0.2)
+    categories: dict[str, str]  # the run's subjects -> their category in its dataset (written since 0.2)
     started: str  # ISO 8601, UTC
     wall_seconds: float | None
     judge: JudgeConfig | None
@@ -550,6 +552,11 @@ class ReadReport:
     def config(self) -> dict:
         config = self.data.get("config")
         return config if isinstance(config, dict) else {}
+
+    def category_of(self, subject: str) -> str:
+        """A subject's category as the run put it (config.categories, since 0.2), else core.subjects' lookup."""
+        own = self.config.get("categories")
+        return category_of(subject, own if isinstance(own, dict) else None)
 
     def overall(self) -> Score:
         return self._score(self.data.get("overall"), "'overall'")

@@ -17,7 +17,7 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
-from ...core.subjects import CATEGORIES, category_of
+from ...core.subjects import CATEGORIES
 from .. import compare
 from ..compare import Pair, RunReport
 from ..label import public_url
@@ -232,26 +232,26 @@ def _questions(runs: list[RunReport], reports: list[ReadReport]) -> list[dict]:
     questions: dict[str, dict] = {}
     for position, (run, report) in enumerate(zip(runs, reports)):
         for nodeid, record in run.questions.items():
-            q = questions.setdefault(nodeid, _question(nodeid, record, len(runs)))
+            q = questions.setdefault(nodeid, _question(nodeid, record, len(runs), report.category_of))
             for key in QUESTION_KEYS + ("language", "error_type"):
                 if key in record and key not in q:
                     q[key] = record[key]
             q["answers"][position] = _answer(record)
         for nodeid in report.data.get("not_run") or []:
-            q = questions.setdefault(nodeid, _question(nodeid, {}, len(runs)))
+            q = questions.setdefault(nodeid, _question(nodeid, {}, len(runs), report.category_of))
             if q["answers"][position] is None:
                 q["answers"][position] = {"kind": "not_run"}
     return sorted(questions.values(), key=lambda q: (q["subject"], q["index"], q["id"]))
 
 
-def _question(nodeid: str, record: dict, n_runs: int) -> dict:
+def _question(nodeid: str, record: dict, n_runs: int, category) -> dict:
     parts = nodeid.split("::")
     subject = record.get("subject") or (parts[-2] if len(parts) >= 3 else "?")
     index = record.get("index")
     if not isinstance(index, int):
         digits = re.sub(r"\D", "", parts[-1])
         index = int(digits) if digits else 0
-    return {"id": nodeid, "subject": subject, "category": category_of(subject), "index": index,
+    return {"id": nodeid, "subject": subject, "category": category(subject), "index": index,
             "answers": [None] * n_runs}
 
 
