@@ -244,13 +244,16 @@ def test_a_rerun_asks_nothing_and_a_plain_run_s_replies_are_the_own_order(pytest
     assert [q["outcome"] for q in offline.report["questions"]] == [q["outcome"] for q in first.report["questions"]]
 
 
-def test_k_orders_are_the_same_on_every_run(pytester, data, tmp_path):
+def test_k_orders_are_the_same_on_every_run_worker_and_server(pytester, data, tmp_path):
     with ChatLogprobsFake("openai", knows_evens) as fake:
         run(pytester, fake.url, data, "--mmlu-no-cache", "--mmlu-permute=3")
         one = _asked(fake)
-        run(pytester, fake.url, data, "--mmlu-no-cache", "--mmlu-permute=3", "-n", "2")
-        two = _asked(fake)[len(one):]
-    assert len(one) == 36 and Counter(one) == Counter(two)
+    with ChatLogprobsFake("openai", knows_evens) as a, ChatLogprobsFake("openai", knows_evens) as b:
+        fleet = run(pytester, a.url, data, "--mmlu-no-cache", "--mmlu-permute=3", "-n", "2",
+                    f"--mmlu-base-url={b.url}")
+        two = _asked(a) + _asked(b)
+    assert len(one) == 36 and Counter(one) == Counter(two) and _asked(a) and _asked(b)
+    assert fleet.report["overall"]["permuted"] == 12 and fleet.report["usage"]["requests"] == 36
 
 
 def test_generate_scoring_and_the_judge_read_each_order(pytester, data):
