@@ -97,7 +97,9 @@ class QuestionItem(pytest.Item):
                     exc.kind, "backend went away")
             raise
         except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
-            self._keep(error_record(self.nodeid, self.question, f"internal error: {one_line(exc)}"))
+            what = " ".join(str(exc).split())
+            self._keep(error_record(self.nodeid, self.question, f"internal error: {type(exc).__name__}"
+                                    + (f": {what}" if what else ""), internal=True))
             raise
 
     def runtest(self):

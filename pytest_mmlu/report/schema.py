@@ -110,6 +110,7 @@ class Record(_RecordAlways, total=False):
     consistent: bool  # the same choice (the data's index) picked in every order
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
+    internal: bool  # the error was a bug of pytest-mmlu's, not a backend fault (its traceback is in the output)
     # the question as asked (written since 0.2; the results page shows them)
     question: str
     choices: list[str]
@@ -139,10 +140,12 @@ def _asked(record: Record, question: Question, prompt: Prompt | None) -> Record:
 
 
 def error_record(nodeid: str, question: Question, error: str, fault: Fault | None = None,
-                 prompt: Prompt | None = None) -> Record:
-    """A question that errored: the backend gave no reply."""
+                 prompt: Prompt | None = None, internal: bool = False) -> Record:
+    """A question that errored: the backend gave no reply, or (`internal`) a bug of the plugin's met it."""
     record = _record(nodeid, question, "error")
     record["error"] = error
+    if internal:
+        record["internal"] = True
     if fault is not None:
         record["fault"] = fault
     return _asked(record, question, prompt)

@@ -27,6 +27,7 @@ class Summary:
     first_tokens: int = 0  # chat log-probabilities: questions whose first token is known
     first_not_letter: int = 0  # ... and where it was not a choice letter
     stopped_here: int = 0  # of the errors: questions that met a stop (a rejected key, every server gone, the budget)
+    internal: int = 0  # of the errors: questions that met a bug of pytest-mmlu's, not a backend fault
     usage: dict | None = None  # tokens and time (report.usage; schema.UsageTotals)
     bias: PositionBias = field(default_factory=PositionBias)
     calibration: Calibration | None = None  # where log-probabilities were read
@@ -66,6 +67,7 @@ def summarize(records: Iterable[dict], selected: Iterable[str], category_of: Cal
                 for tally in scopes:
                     tally.add(judge_kind)
     summary.stopped_here = sum(1 for r in latest.values() if r.get("outcome") == "error" and r.get("fault"))
+    summary.internal = sum(1 for r in latest.values() if r.get("outcome") == "error" and r.get("internal"))
     known = [r for r in replies if "first_is_letter" in r]
     summary.first_tokens, summary.first_not_letter = len(known), sum(not r["first_is_letter"] for r in known)
     summary.subjects = dict(sorted(summary.subjects.items()))
@@ -129,10 +131,14 @@ def render(summary: Summary, verdicts=(), comparison=None, width: int = 80, labe
         lines.append(f"first token not a letter: {summary.first_not_letter} of {summary.first_tokens} "
                      f"{'replies' if orders else 'questions'} "
                      f"(the model wanted to say something else; the letters were read from its top tokens)")
-    faults = o.errors - summary.stopped_here  # a question that met a stop is said by the stop's own block
+    # a question that met a stop is said by the stop's own block
+    faults = o.errors - summary.stopped_here - summary.internal
     if faults:
         lines.append(f"{faults} question{'s' if faults != 1 else ''} errored (backend faults, not counted "
                      f"as wrong); re-run to retry them")
+    if summary.internal:
+        lines.append(f"{summary.internal} question{'s' if summary.internal != 1 else ''} met an internal error "
+                     f"(a bug of pytest-mmlu's, not the backend's; its traceback is above): please report it")
     if o.not_run:
         lines.append(f"{o.not_run} question{'s were' if o.not_run != 1 else ' was'} not run")
     lines += render_bias(summary.bias)
