@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-# nats: the largest change of one letter's log-probability between two runs of the same command yet measured is 0.2
-# (llama.cpp's llama-server, 2 slots: issue 20), which can swap two letters up to 2 x 0.2 apart; bench/RESULTS.md
-NEAR_TIE = 0.4
+# nats: the largest change of the gap between two letters measured between two runs of the same command (0.247,
+# llama-cpp-python's server with its prompt cache, 4 requests in flight), rounded up; bench/RESULTS.md
+NEAR_TIE = 0.25
 
 
 def near_tie(first: Mapping[str, float] | None, second: Mapping[str, float] | None, was: str | None,
@@ -56,7 +56,7 @@ class LetterChanges:
             self.near_ties += tie
 
     def describe(self) -> str:
-        """'12 questions changed letter, 9 of them near-ties (within 0.4 nats in both runs)'; without
+        """'12 questions changed letter, 9 of them near-ties (within 0.25 nats in both runs)'; without
         log-probabilities only the first part."""
         head = f"{self.changed} question{'' if self.changed == 1 else 's'} changed letter"
         if not self.changed or not self.with_logprobs:
