@@ -108,7 +108,7 @@ def test_a_real_drop_fails_the_run(pytester, data, baseline, workers):
     result.stdout.fnmatch_lines([
         "gate overall drop <= 5 points (or not significant): FAIL (100.0% -> 50.0%, -50.0 points on 16 common "
         "questions, 8 newly wrong, 0 newly right, McNemar p = 0.00781, Holm-adjusted over 3 gated scopes p = 0.0234, "
-        "significant)",
+        "significant; 8 questions changed letter)",
         "gate virology drop <= 5 points (or not significant): PASS*",
         "gate stem drop <= 0 points (or not significant): FAIL*",
     ])
@@ -125,7 +125,7 @@ def test_noise_does_not_fail_the_run(pytester, data, baseline):
                     models=(GGUF,)) as fake:
         result = run(pytester, fake.url, data, f"--mmlu-baseline={baseline}", "--mmlu-max-drop=5")
     result.stdout.fnmatch_lines(["gate overall drop <= 5 points (or not significant): PASS (*-12.5 points on 16 "
-                                 "common questions*McNemar p = 0.5, not significant: noise)"])
+                                 "common questions*McNemar p = 0.5, not significant: noise; 2 questions changed letter)"])
     result.assert_outcomes(passed=14, failed=2)
     assert result.ret == pytest.ExitCode.OK  # a gated run: wrong answers alone do not fail it
 

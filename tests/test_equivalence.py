@@ -239,9 +239,9 @@ def test_the_same_answers_are_equivalent_within_a_wide_margin_only(pytester, dat
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # one gate fails: the run fails
     result.stdout.fnmatch_lines([
         "gate overall equivalent within ±15 points: PASS (100.0% -> 100.0%, +0.0 points on 16 common questions, "
-        "90% interval [-14.5, +14.5] inside ±15, 0 newly wrong, 0 newly right)",
+        "90% interval [-14.5, +14.5] inside ±15, 0 newly wrong, 0 newly right; 0 questions changed letter)",
         "gate astronomy equivalent within ±15 points: FAIL (100.0% -> 100.0%, +0.0 points on 8 common questions, "
-        "90% interval [-25.3, +25.3] not inside ±15, 0 newly wrong, 0 newly right)"])
+        "90% interval [-25.3, +25.3] not inside ±15, 0 newly wrong, 0 newly right; 0 questions changed letter)"])
     assert [g["holds"] for g in result.report["equivalence_gates"]] == [True, False]
     assert result.report["equivalence_gates"][0]["interval"] == [pytest.approx(-14.463865, abs=1e-5),
                                                                  pytest.approx(14.463865, abs=1e-5)]
@@ -268,7 +268,8 @@ def test_a_real_change_is_not_equivalent(pytester, data, baseline):
     assert gate["difference_points"] == -25.0 and gate["interval"][0] < -40 < gate["interval"][1] < 0
     # four lost of 16 (McNemar p = 2/16 = 0.125) is noise even before the correction; the verdicts say which applied
     result.stdout.fnmatch_lines(["gate overall drop <= 0 points (or not significant): PASS (*McNemar p = 0.125, "
-                                 "Holm-adjusted over 3 gated scopes p = 0.375, not significant: noise)"])
+                                 "Holm-adjusted over 3 gated scopes p = 0.375, not significant: noise; "
+                                 "4 questions changed letter)"])
     assert {g["correction"] for g in result.report["drop_gates"]} == {"holm"}
 
 
@@ -277,7 +278,7 @@ def test_the_correction_can_be_turned_off(pytester, data, baseline):
         plain = run(pytester, fake.url, data, f"--mmlu-baseline={baseline}", "--mmlu-max-drop=0",
                     "--mmlu-max-drop=astronomy=0", "--mmlu-drop-correction=none")
     plain.stdout.fnmatch_lines(["gate astronomy drop <= 0 points (or not significant): FAIL (*McNemar p = 0.00781, "
-                                "not corrected for 2 gated scopes, significant)"])
+                                "not corrected for 2 gated scopes, significant; 8 questions changed letter)"])
     assert {g["correction"] for g in plain.report["drop_gates"]} == {"none"}
 
 

@@ -9,6 +9,7 @@ import requests
 from pytest_mmlu.backends import SERVICES, BackendError, make_backend
 from pytest_mmlu.core.question import LETTERS, Question
 from pytest_mmlu.prompts import Prompt, harness, letter
+from pytest_mmlu.report.baseline import compare
 
 from agreement import assert_runs_agree, tallies
 from datafolders import make_questions, write_hub_layout
@@ -115,6 +116,9 @@ def test_in_process_and_server_agree_on_every_question(pytester, tmp_path, gemma
     flipped = assert_runs_agree(local["questions"], server["questions"])
     # a near-tie may flip between in process and the server: every other question counts alike
     assert tallies(local["questions"], flipped) == tallies(server["questions"], flipped)
+    # the plugin's own comparison of the two runs counts those flips, every one a near-tie
+    changes = compare(*({q["nodeid"]: q for q in r["questions"]} for r in (local, server))).letter_changes
+    assert changes.changed == changes.with_logprobs == changes.near_ties == len(flipped)
     if not flipped:
         assert local["overall"]["accuracy"] == server["overall"]["accuracy"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import BaselineError, ReportError
+from .changes import LetterChanges
 from .schema import Record, read_report
 from .stats import Z90, mcnemar_exact_p, paired_difference_interval
 
@@ -36,6 +37,7 @@ class Paired:
     current_correct: int = 0
     newly_wrong: int = 0  # right in the baseline, wrong now
     newly_right: int = 0
+    letter_changes: LetterChanges | None = None  # with the questions' records: how many changed letter
 
     @property
     def delta(self) -> float | None:
@@ -51,12 +53,16 @@ class Paired:
         neither = self.common - both - self.newly_wrong - self.newly_right
         return paired_difference_interval(both, self.newly_wrong, self.newly_right, neither, z)
 
-    def add(self, was: bool, is_: bool) -> None:
+    def add(self, was: bool, is_: bool, before: dict | None = None, now: dict | None = None) -> None:
+        """One common question: right in the baseline, right now; its two records, for the letter change."""
         self.common += 1
         self.baseline_correct += was
         self.current_correct += is_
         self.newly_wrong += was and not is_
         self.newly_right += is_ and not was
+        if before is not None and now is not None:
+            self.letter_changes = self.letter_changes or LetterChanges()
+            self.letter_changes.add(before, now)
 
 
 @dataclass
@@ -74,6 +80,7 @@ class BaselineComparison:
     subject_deltas: dict[str, float] = field(default_factory=dict)
     mismatched: int = 0  # same node id, different expected letter: not the same question
     scopes: dict[str, Paired] = field(default_factory=dict)  # "overall", subjects, categories
+    letter_changes: LetterChanges = field(default_factory=LetterChanges)  # questions whose letter changed
 
     @property
     def delta(self) -> float | None:
@@ -118,7 +125,8 @@ def compare(baseline: dict[str, dict], current: dict[str, dict],
         subject = now.get("subject") or nodeid.split("::")[-2]
         scopes = ["overall", subject] + ([category_of(subject)] if category_of is not None else [])
         for scope in dict.fromkeys(scopes):  # a subject may share its category's name
-            c.scopes.setdefault(scope, Paired()).add(was, is_)
+            c.scopes.setdefault(scope, Paired()).add(was, is_, before, now)
+        c.letter_changes.add(before, now)
         counts = per_subject.setdefault(subject, [0, 0, 0])
         counts[0] += 1
         counts[1] += was
@@ -133,7 +141,8 @@ def render_comparison(c: BaselineComparison) -> list[str]:
     lines = [f"baseline: {c.baseline_correct / c.common * 100:.1f}% -> {c.current_correct / c.common * 100:.1f}% "
              f"({c.delta * 100:+.1f} points) on {c.common} questions answered in both runs; "
              f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, "
-             f"McNemar p = {c.p_value:.3g}"]
+             f"McNemar p = {c.p_value:.3g}",
+             f"baseline: {c.letter_changes.describe()}"]
     drops = sorted((d, s) for s, d in c.subject_deltas.items() if d < 0)[:5]
     if drops:
         lines.append("largest drops: " + ", ".join(f"{s} {d * 100:+.1f}" for d, s in drops))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.errors import ReportError
 from .baseline import compare
+from .changes import LetterChanges
 from .label import default_label, model_name
 from .markdown import accuracy_cell, cell, interval_cell
 from .schema import BiasResult, CalibrationBlock, ReadReport, Score
@@ -140,6 +141,7 @@ class Pair:
     errors_excluded: int
     mismatched: int  # same node id, another expected letter
     notes: list[str] = field(default_factory=list)
+    letter_changes: LetterChanges = field(default_factory=LetterChanges)  # and how many were near-ties
 
     @property
     def difference(self) -> float | None:
@@ -179,7 +181,7 @@ def pair(a: RunReport, b: RunReport) -> Pair:
             notes.append(f"different {key}: {a.config.get(key)} / {b.config.get(key)}")
     return Pair(a.label, b.label, c.common, c.baseline_correct, c.current_correct, len(c.newly_wrong),
                 len(c.newly_right), c.p_value, c.only_in_baseline, c.only_in_current, c.errors_excluded,
-                c.mismatched, notes)
+                c.mismatched, notes, c.letter_changes)
 
 
 def compare_runs(runs: list[RunReport]) -> RunsComparison:
@@ -249,6 +251,8 @@ def pair_notes(p: Pair) -> list[str]:
     left = [f"{n} {what}" for n, what in apart if n]
     if left:
         notes.append(f"compared on {p.common} common questions; left out: {', '.join(left)}")
+    if p.common:
+        notes.append(p.letter_changes.describe())
     return [f"{p.a} vs {p.b}: {note}" for note in notes]
 
 

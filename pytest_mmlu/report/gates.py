@@ -179,9 +179,15 @@ def evaluate_drops(gates: Iterable[DropGate], scopes: dict, correction: str = "h
                                     f"{paired.current_correct / paired.common * 100:.1f}%, "
                                     f"{-drop:+.1f} points on {paired.common} common questions, "
                                     f"{paired.newly_wrong} newly wrong, {paired.newly_right} newly right, "
-                                    f"McNemar p = {p:.3g}{_corrected(correction, q, family)}{why}",
+                                    f"McNemar p = {p:.3g}{_corrected(correction, q, family)}{why}"
+                                    f"{_letters(paired)}",
                                     q, correction, family))
     return verdicts
+
+
+def _letters(paired) -> str:
+    """'; 12 questions changed letter, 9 of them near-ties (...)', where the scope's records were compared."""
+    return "" if paired.letter_changes is None else f"; {paired.letter_changes.describe()}"
 
 
 def _corrected(correction: str, adjusted: float, family: int) -> str:
@@ -221,5 +227,5 @@ def evaluate_equivalence(gates: Iterable[EquivalenceGate], scopes: dict) -> list
             f"{paired.current_correct / paired.common * 100:.1f}%, {difference:+.1f} points on {paired.common} "
             f"common questions, 90% interval [{low:+.1f}, {high:+.1f}] "
             f"{'inside' if holds else 'not inside'} ±{gate.points:g}, {paired.newly_wrong} newly wrong, "
-            f"{paired.newly_right} newly right"))
+            f"{paired.newly_right} newly right{_letters(paired)}"))
     return verdicts

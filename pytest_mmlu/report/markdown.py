@@ -97,8 +97,8 @@ def _comparison(c) -> list[str]:
         return ["No question was answered in both runs.", ""]
     lines = [f"{c.baseline_correct / c.common * 100:.2f}% → {c.current_correct / c.common * 100:.2f}% "
              f"(**{c.delta * 100:+.2f} points**) on the {c.common} questions answered in both runs; "
-             f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, McNemar exact p = {c.p_value:.3g}.",
-             ""]
+             f"{len(c.newly_wrong)} newly wrong, {len(c.newly_right)} newly right, McNemar exact p = {c.p_value:.3g}. "
+             f"{c.letter_changes.describe()}.", ""]
     left_out = [(c.only_in_baseline, "only in the baseline"), (c.only_in_current, "only in this run"),
                 (c.errors_excluded, "left out for errors"),
                 (c.mismatched, "left out: another question under the same node id")]

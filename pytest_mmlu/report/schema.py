@@ -334,6 +334,45 @@ class EquivalenceGateResult(TypedDict):
     reason: str
 
 
+class LetterChangesResult(TypedDict):
+    """Of the questions compared in two runs, those whose letter changed (report.changes.LetterChanges; since 0.2)."""
+
+    changed: int  # questions with another letter in each run
+    with_logprobs: int  # of changed: both runs kept the letters' log-probabilities
+    near_ties: int  # of with_logprobs: the two letters less than `margin` apart in both runs
+    margin: float  # nats
+
+
+class PairedResult(TypedDict, total=False):
+    """One scope of the baseline comparison (report.baseline.Paired), on the questions both runs answered."""
+
+    common: int
+    baseline_correct: int
+    current_correct: int
+    newly_wrong: int
+    newly_right: int
+    letter_changes: LetterChangesResult  # since 0.2
+
+
+class BaselineResult(TypedDict, total=False):
+    """`--mmlu-baseline`: this run against the baseline (report.baseline.BaselineComparison.to_json())."""
+
+    common: int  # questions answered in both runs (errors in either left out)
+    baseline_correct: int
+    current_correct: int
+    newly_wrong: list[str]  # node ids: right in the baseline, wrong now
+    newly_right: list[str]
+    only_in_baseline: int
+    only_in_current: int
+    errors_excluded: int
+    subject_deltas: dict[str, float]
+    mismatched: int  # same node id, another expected letter
+    scopes: dict[str, PairedResult]  # "overall", subjects, categories
+    letter_changes: LetterChangesResult  # since 0.2
+    delta: float | None
+    p_value: float
+
+
 class PositionResult(TypedDict):
     correct: int
     total: int
@@ -451,7 +490,7 @@ class Report(_ReportAlways, total=False):
     """The whole report. Keys written only when they apply: baseline, breakdowns, drop_gates, equivalence_gates,
     calibration, stopped, shots, merged; `usage` is absent from reports written before 0.2."""
 
-    baseline: dict  # --mmlu-baseline: report.baseline.BaselineComparison.to_json()
+    baseline: BaselineResult  # --mmlu-baseline
     breakdowns: dict  # "redux", "cultural": report.breakdown.Breakdown.to_json()
     drop_gates: list[DropGateResult]
     equivalence_gates: list[EquivalenceGateResult]
