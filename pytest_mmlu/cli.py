@@ -137,7 +137,7 @@ def merge_command(args) -> int:
     def category(subject: str) -> str:
         return category_of(subject, own if isinstance(own, dict) else None)
 
-    summary = summarize(joined.records, joined.selected, category)
+    summary = summarize(joined.records, joined.selected, category, joined.config.get("wall_seconds"))
     gates_mod.check_scopes(args.gates, summary.subjects, CATEGORIES)
     gates_mod.check_scopes(args.drop_gates, summary.subjects, CATEGORIES, "--mmlu-max-drop")
     verdicts, comparison, drop_verdicts = gates_mod.evaluate(args.gates, summary), None, []

@@ -480,3 +480,30 @@ def pytest_unconfigure(config):
         assert float((pytester.path / "took.txt").read_text()) < 20  # no retries with backoff against the hub
         assert len(result.stderr.str().splitlines()) == 1, result.stderr.str()
         assert not fake.requests
+
+
+def test_a_bug_of_ours_is_that_question_s_error_not_a_wrong_answer(pytester, data, fake):
+    """An exception that is no backend fault (a bug of the plugin's) errors the one question it met, in one line
+    that says so; the other questions are answered and the run goes on."""
+    pytester.makeconftest("""
+        from pytest_mmlu.engine.evaluation import Evaluation
+
+        replies = Evaluation.replies
+
+        def broken(self, position, question):
+            if question.subject == "virology" and question.index == 2:
+                raise KeyError("no such order")
+            return replies(self, position, question)
+
+        Evaluation.replies = broken
+    """)
+    result = run(pytester, fake.url, data, "-p", "no:randomly")
+    record = next(q for q in result.report["questions"] if q["nodeid"] == "mmlu::virology::q0002")
+    assert record["outcome"] == "error" and record["error"] == "internal error: KeyError: 'no such order'"
+    assert record["internal"] is True
+    o = result.report["overall"]
+    assert (o["errors"], o["correct"] + o["wrong"] + o["unparsed"]) == (1, 11)
+    result.stdout.fnmatch_lines(["*ERROR at setup of mmlu::virology::q0002*", "*KeyError: 'no such order'",
+                                 "1 question met an internal error (a bug of pytest-mmlu's, not the backend's; its "
+                                 "traceback is above): please report it"])
+    assert "errored (backend faults" not in result.stdout.str()

@@ -421,6 +421,50 @@ def test_hostile_text_in_gates_bias_and_calibration_is_only_text(browser, report
 # -- Firefox: Debian's firefox-esr, driven through its own Marionette protocol (no geckodriver here) ----------
 
 
+def in_every_order(prompt: str):
+    """Chat log-probabilities in any order of the choices: even positions right wherever the answer stands, odd ones
+    always the letter A."""
+    position, _ = asked(prompt)
+    right = TEST[position]["choices"][TEST[position]["answer"]]
+    shown = [line[3:] for line in prompt.splitlines() if line[:3] in ("A. ", "B. ", "C. ", "D. ")][-4:]
+    if right not in shown:  # the probe at start
+        return [("A", -0.1)]
+    chosen = "ABCD"[shown.index(right)] if position % 2 == 0 else "A"
+    return [(chosen, -0.2)] + [(x, -2.0 - i) for i, x in enumerate("ABCD") if x != chosen]
+
+
+def test_answer_order_as_the_records_count_it(browser, hub_data, tmp_path):
+    """--mmlu-permute circular: the run's figures and each question's orders, counted again from the records."""
+    with ChatLogprobsFake("openai", in_every_order) as fake:
+        report = plugin_run(tmp_path, hub_data(ROWS), "circular", "--mmlu-backend=openai",
+                            f"--mmlu-base-url={fake.url}", "--mmlu-scoring=logprobs", "--mmlu-prompt=letter",
+                            "--mmlu-permute=circular")
+    path = tmp_path / "circular.html"
+    assert cli.main(["view", report, "-o", str(path)]) == 0
+    load(browser, path.as_uri())
+    questions = json.loads(Path(report).read_text())["questions"]
+    every = sum(all(o["outcome"] == "passed" for o in q["orders"]) for q in questions)
+    own = sum(q["orders"][0]["outcome"] == "passed" for q in questions)
+    same = sum(len({o["order"]["ABCD".index(o["predicted"])] for o in q["orders"]}) == 1 for q in questions)
+    n = len(questions)
+    assert 0 < every < n and own >= every and same == every  # odd positions: A in every order, a different choice
+    orders = section(browser, 0, "orders")
+    assert orders.find_element(By.CSS_SELECTOR, ".orders-figures").text == (
+        f"{n} questions, each asked in every rotation of its choices: right in every order {every / n * 100:.1f}%, "
+        f"in the data's own order {own / n * 100:.1f}%, the same choice in every order {same / n * 100:.1f}%")
+    assert {r[0] for r in cells(orders, "table.orders-subjects tbody tr")} == {"astronomy", "virology"}
+    # a question of hostile text that failed: each order's letters, right letter, letter read and verdict
+    record = next(q for q in questions if q["subject"] == "astronomy" and q["outcome"] == "failed")
+    browser.find_element(By.CSS_SELECTOR, f'#list li[data-id="{record["nodeid"]}"]').click()
+    box = browser.find_element(By.ID, "question")
+    rows = cells(box, "table.orders tbody tr")
+    assert rows == [["the data's own" if i == 0 else
+                     " ".join(f"{x}={'ABCD'[j]}" for x, j in zip("ABCD", o["order"])),
+                     o["expected"], o["predicted"], "right" if o["outcome"] == "passed" else "wrong"]
+                    for i, o in enumerate(record["orders"])]
+    assert f"right in {record['orders_right']} of 4 orders; not the same choice in every order" in box.text
+
+
 @pytest.fixture(scope="module")
 def firefox(tmp_path_factory):
     binary = shutil.which("firefox-esr") or shutil.which("firefox")

@@ -215,7 +215,14 @@ def test_merged_shards_are_the_unsharded_run(runs, tmp_path, capsys):
     assert untimed(merged["questions"]) == untimed(full["questions"])
     for figure in ("answered", "requests", "tokens_in", "tokens_out", "tokens_cached", "cost"):
         assert merged["usage"][figure] == full["usage"][figure], figure
-    assert merged["usage"]["questions_per_second"] is None  # shards ran side by side: no one wall time
+    # the shards ran one after another here: the run's span is from the first start to the last end
+    from datetime import datetime
+    parts = [runs.report(f"shard-{k}")["config"] for k in range(1, N + 1)]
+    starts = [datetime.fromisoformat(c["started"]).timestamp() for c in parts]
+    span = max(s + c["wall_seconds"] for s, c in zip(starts, parts)) - min(starts)
+    assert merged["config"]["wall_seconds"] == pytest.approx(span, abs=1e-3) and span >= max(
+        c["wall_seconds"] for c in parts)
+    assert merged["usage"]["questions_per_second"] == pytest.approx(43 / span, abs=1e-3)
     assert merged["overall"]["correct"] == sum(CORRECT.values()) == 24
     assert merged["config"]["shard"] is None
     assert [(p["shard"], p["questions"]) for p in merged["merged"]] == [

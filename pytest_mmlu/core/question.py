@@ -18,6 +18,8 @@ class Question:
     # what a dataset adds (language, error_type, cultural_sensitivity, cot...): never part of equality
     meta: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     targets: tuple[int, ...] = ()  # every right index where several are (MixEval's target lists); answer is the first
+    # --mmlu-permute: choices[i] is the data's choice order[i]; () for the data's own order
+    order: tuple[int, ...] = ()
 
     @property
     def letters(self) -> tuple[str, ...]:
@@ -32,6 +34,18 @@ class Question:
     def expected_letters(self) -> tuple[str, ...]:
         """Every letter that passes: `expected` alone, or each of several targets."""
         return tuple(ALL_LETTERS[i] for i in self.targets) or (self.expected,)
+
+    @property
+    def ident(self) -> tuple:
+        """Which request this is: the question, and the order its choices are asked in."""
+        return (self.subject, self.index, self.order)
+
+    def original(self, letter: str | None) -> int | None:
+        """The data's index of the choice a letter points at in this order (None for no letter)."""
+        if letter not in self.letters:
+            return None
+        at = self.letters.index(letter)
+        return self.order[at] if self.order else at
 
     @property
     def name(self) -> str:

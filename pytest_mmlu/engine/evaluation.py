@@ -193,7 +193,8 @@ class Evaluation:
     def all_cached(self) -> bool:
         """Does every question of the selection have a cached reply (with the stored model id)?"""
         return self.cache is not None and all(
-            self.model.cached(self.key_for(self.prompt(q))) is not None for q in self.questions())
+            self.model.cached(self.key_for(self.prompt(v))) is not None
+            for q in self.questions() for v in self.variants(q))
 
     def handoff(self) -> Handoff:
         judge = self.judge.endpoint.state() if self.judge is not None else None
@@ -211,6 +212,11 @@ class Evaluation:
             self.start_spending()
 
     # -- answering ------------------------------------------------------------------------------------------
+    def variants(self, question: Question) -> list[Question]:
+        """The orders a question is asked in: its own alone, or each of --mmlu-permute's (its own first)."""
+        permute = self.settings.permute
+        return permute.variants(question) if permute is not None else [question]
+
     def prompt(self, question: Question) -> Prompt:
         return prompts.build(self.plan.prompt, question, self.shots(question.subject))
 
@@ -226,14 +232,20 @@ class Evaluation:
 
     def asked_prompt(self, question: Question) -> Prompt:
         """The prompt this question was (or would be) asked with, for its record: built once, at submit."""
-        return self._prompts.pop((question.subject, question.index), None) or self.prompt(question)
+        return self._prompts.pop(question.ident, None) or self.prompt(question)
 
     def key_for(self, prompt: Prompt) -> str:
         return self.model.key_for(self.plan.key_material(prompt))
 
     def submit(self, position: int, question: Question) -> None:
-        """Make sure the reply to this question is on its way, or found in the cache."""
-        qid = (question.subject, question.index)
+        """Make sure the replies to this question (in each of its orders) are on their way, or found in the cache.
+        A question's orders go one after another: they share its shots and text, which a server's prompt cache
+        (or llama.cpp's prefix reuse in process) then serves once."""
+        for variant in self.variants(question):
+            self._submit(position, variant)
+
+    def _submit(self, position: int, question: Question) -> None:
+        qid = question.ident
         if qid in self._ready or qid in self._waiting:
             return
         prompt = self._prompts[qid] = self.prompt(question)  # kept for the question's record
@@ -252,10 +264,15 @@ class Evaluation:
             self.model.requests(self._ask, affinity=True).submit(position, key, (key, prompt, question.letters),
                                                                  group=question.subject)
 
-    def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
-        """The reply to one question, and whether it came from the cache."""
-        qid = (question.subject, question.index)
+    def replies(self, position: int, question: Question) -> list[tuple[Question, Reply, bool]]:
+        """The question in each order it is asked in, with its reply and whether that came from the cache."""
         self.submit(position, question)
+        return [(variant, *self.reply(position, variant)) for variant in self.variants(question)]
+
+    def reply(self, position: int, question: Question) -> tuple[Reply, bool]:
+        """The reply to one question in one order, and whether it came from the cache."""
+        qid = question.ident
+        self._submit(position, question)
         if qid in self._ready:
             return self._ready.pop(qid), True
         if qid not in self._waiting:

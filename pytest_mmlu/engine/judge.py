@@ -75,7 +75,7 @@ class Judge:
             pass
 
     def _submit(self, position: int, question: Question, reply: Reply) -> None:
-        qid = (question.subject, question.index)
+        qid = question.ident
         if qid in self._jobs or not needs_judge(reply, question.letters, self.style):
             return
         messages = judge_messages(question, reply.text)
@@ -93,7 +93,7 @@ class Judge:
         except Exception as exc:  # noqa: BLE001 - a judge that cannot even be asked is a fault
             return fault(f"{type(exc).__name__}: {exc}")
         with self._lock:
-            key = self._jobs.pop((question.subject, question.index), None)
+            key = self._jobs.pop(question.ident, None)
         if key is None:
             return None
         try:

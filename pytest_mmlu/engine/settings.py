@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.permute import Permute
 from ..core.shard import Shard
 
 
@@ -48,6 +49,7 @@ class Settings:
     price: object = None  # core.prices.Price from --mmlu-price
     budget: object = None  # core.prices.Budget
     shard: Shard | None = None  # --mmlu-shard K/N
+    permute: Permute | None = None  # --mmlu-permute circular|K
 
     @property
     def active(self) -> bool:

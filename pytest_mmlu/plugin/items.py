@@ -7,8 +7,9 @@ import pytest
 from ..backends.letters import letter_of
 from ..core.errors import BackendError, NotCached, RunStop, one_line
 from ..core.question import Question
-from ..report.schema import Record, answer_record, error_record
-from ..scoring.verdict import Verdict, describe_failure
+from ..core.reply import Reply
+from ..report.schema import Record, answer_record, error_record, permuted_record
+from ..scoring.verdict import describe_failure
 from .faults import short_repr
 
 
@@ -69,10 +70,8 @@ class QuestionItem(pytest.Item):
         super().__init__(**kwargs)
         self.question = question
         self.evaluation = self.getparent(MMLUCollector).evaluation
-        self.reply = None
-        self.verdict: Verdict | None = None
+        self.replies: list[tuple[Question, Reply, bool]] = []  # each order asked: the question, reply, cached
         self.record: Record | None = None
-        self.cached = False
         self.position = 0  # place in this process's run order, set before the run
 
     def _keep(self, record: Record) -> None:
@@ -86,7 +85,7 @@ class QuestionItem(pytest.Item):
     def setup(self):
         # the answer is fetched here, so a backend fault is an error, never a wrong answer
         try:
-            self.reply, self.cached = self.evaluation.reply(self.position, self.question)
+            self.replies = self.evaluation.replies(self.position, self.question)
         except NotCached as exc:
             pytest.skip(str(exc))  # not run: no record, so the summary counts it as such
         except (BackendError, InterruptedError) as exc:
@@ -98,20 +97,40 @@ class QuestionItem(pytest.Item):
                     exc.kind, "backend went away")
             raise
         except Exception as exc:  # a bug of ours, not the backend's: still an error of this question, not "not run"
-            self._keep(error_record(self.nodeid, self.question, f"internal error: {one_line(exc)}"))
+            what = " ".join(str(exc).split())
+            self._keep(error_record(self.nodeid, self.question, f"internal error: {type(exc).__name__}"
+                                    + (f": {what}" if what else ""), internal=True))
             raise
 
     def runtest(self):
-        self.verdict = self.evaluation.plan.verdict(self.reply, self.question.letters)
-        reading = self.evaluation.judge_reading(self.position, self.question, self.reply)
-        if reading is not None:  # the rules could not read the reply: the judge's word decides
-            self.verdict = reading.applied(self.verdict)
-        first_is_letter = letter_of(self.reply.first_token, self.question.letters) is not None
-        self._keep(answer_record(self.nodeid, self.question, self.verdict, self.reply, self.cached, reading,
-                                 first_is_letter, self.evaluation.asked_prompt(self.question),
-                                 self.evaluation.model_price, self.evaluation.judge_price))
+        ev = self.evaluation
+        records, failures = [], []
+        for variant, reply, cached in self.replies:
+            verdict = ev.plan.verdict(reply, variant.letters)
+            reading = ev.judge_reading(self.position, variant, reply)
+            if reading is not None:  # the rules could not read the reply: the judge's word decides
+                verdict = reading.applied(verdict)
+            first_is_letter = letter_of(reply.first_token, variant.letters) is not None
+            records.append(answer_record(self.nodeid, variant, verdict, reply, cached, reading, first_is_letter,
+                                         ev.asked_prompt(variant), ev.model_price, ev.judge_price))
+            if records[-1]["outcome"] != "passed":
+                failures.append(describe_failure(variant, verdict, reply))
+        if len(records) == 1:
+            self._keep(records[0])
+        else:
+            self._keep(permuted_record([variant for variant, _, _ in self.replies], records))
         if self.record["outcome"] != "passed":
-            raise WrongAnswer(describe_failure(self.question, self.verdict, self.reply))
+            raise WrongAnswer(failures[0] if len(records) == 1 else self._orders_failure(records, failures))
+
+    def _orders_failure(self, records: list[Record], failures: list[str]) -> str:
+        """--mmlu-permute: how many orders were right, and the first order that was not, in full."""
+        r = self.record
+        wrong = next(i for i, x in enumerate(records) if x["outcome"] != "passed")
+        order = " ".join(self.question.letters[j] for j in r["orders"][wrong]["order"])
+        return (f"{self.question.subject} {self.question.name}: right in {r['orders_right']} of {len(records)} "
+                f"orders of its choices ({'the same choice in every order' if r['consistent'] else 'inconsistent'}"
+                f"); the first order not right (its letters {' '.join(self.question.letters)} show the data's "
+                f"{order}):\n" + failures[0])
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, WrongAnswer):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from ..backends import SERVICES, default_base_url, normalise_url
+from ..core.permute import parse_permute
 from ..core.prices import parse_budget, parse_price
 from ..core.shard import parse_shard
 from ..engine.settings import Settings
@@ -182,6 +183,10 @@ OPTIONS = (
     Option("shard", "take shard K of N (1-based, e.g. 2/4): a deterministic split by question, balanced "
            "across subjects; the other questions are not collected (pytest-mmlu merge joins the shards' "
            "reports)", parse_shard, metavar="K/N"),
+    Option("permute", "ask each question in every rotation of its choices (circular) or in K orders (the "
+           "data's own and K-1 seeded random ones); an item passes only when every order is right, and the "
+           "summary adds the accuracy in the data's own order and the consistency rate", parse_permute,
+           metavar="circular|K"),
 )
 
 

@@ -170,7 +170,7 @@ class Outcome:
                 "max_tokens": plan.max_tokens, "temperature": s.temperature, "subjects": list(s.subjects),
                 "interrupted": self.interrupted, "pytest_mmlu": __version__, "language": ev.source.language,
                 "dataset_notes": ev.source.notes(s.shots), "redux": self.redux[1] if self.redux else None,
-                "shard": str(s.shard) if s.shard else None,
+                "shard": str(s.shard) if s.shard else None, "permute": str(s.permute) if s.permute else None,
                 "categories": {subject: ev.category_of(subject) for subject in sorted(
                     {r["subject"] for r in self.records.values()} | {n.split("::")[-2] for n in self.selected})},
                 "started": datetime.fromtimestamp(self.started, timezone.utc).isoformat(timespec="seconds"),

@@ -43,6 +43,7 @@ class RunReport:
     usage: dict | None = None  # the report's tokens and time (schema.UsageTotals); None before 0.2.0
     bias: BiasResult | None = None
     calibration: CalibrationBlock | None = None  # where log-probabilities were read
+    orders: dict | None = None  # --mmlu-permute: the overall figures of the orders (schema.Tally's own)
 
     @property
     def model(self) -> str:
@@ -52,7 +53,8 @@ class RunReport:
     def how(self) -> str:
         """How it ran, for the `Format` column: backend, scoring, shots."""
         c = self.config
-        return f"{c.get('backend', '?')}, {c.get('scoring', '?')}, {c.get('shots', 0)}-shot"
+        permute = {None: "", "circular": ", circular"}.get(c.get("permute"), f", {c.get('permute')} orders")
+        return f"{c.get('backend', '?')}, {c.get('scoring', '?')}, {c.get('shots', 0)}-shot{permute}"
 
     @property
     def data(self) -> str:
@@ -68,9 +70,29 @@ def run_of(report: ReadReport) -> RunReport:
     label = config.get("label") or default_label(config.get("served_model") or config.get("model"),
                                                  config.get("backend"))
     usage = report.data.get("usage")
+    raw = report.data.get("overall") or {}
+    orders = {k: raw[k] for k in ORDER_FIGURES if k in raw} if raw.get("permuted") else None
     return RunReport(report.path, str(label), config, overall, subjects, report.questions,
                      usage if isinstance(usage, dict) and reports_something(usage) else None, report.bias(),
-                     report.calibration())
+                     report.calibration(), orders)
+
+
+ORDER_FIGURES = ("permuted", "original_correct", "original_accuracy", "consistent", "consistency")
+
+
+def orders_note(run: RunReport) -> str | None:
+    """--mmlu-permute: the run's accuracy in every order, in its own, and its consistency, in one line."""
+    o = run.orders
+    if not o or not isinstance(o.get("permuted"), int):
+        return None
+    permute = run.config.get("permute")
+    how = "every rotation of its choices" if permute in (None, "circular") else f"{permute} orders of its choices"
+
+    def pct(x):
+        return f"{x * 100:.1f}%" if isinstance(x, (int, float)) and not isinstance(x, bool) else "n/a"
+    return (f"{run.label}: each question asked in {how}: right in every order {pct(run.overall.accuracy)}, in its "
+            f"own order {pct(o.get('original_accuracy'))}, the same choice in every order {pct(o.get('consistency'))} "
+            f"({o['permuted']} questions)")
 
 
 def read_report(path) -> RunReport:
@@ -276,6 +298,7 @@ def render_text(comparison: RunsComparison) -> str:
     lines += ["", "position bias (imbalance: the most over-picked letter's multiple of its even share of the wrong "
                   "answers) and calibration"]
     lines += _align([ROBUSTNESS_HEADER] + [robustness_cells(r) for r in comparison.runs], right=ROBUSTNESS_RIGHT)
+    lines += [note for note in map(orders_note, comparison.runs) if note]
     if comparison.pairs:
         lines += ["", "pairs, on the questions both runs answered (McNemar's exact test; Newcombe's 90% interval)"]
         lines += _align([PAIR_HEADER] + [pair_cells(p) for p in comparison.pairs], right=PAIR_RIGHT)
@@ -321,6 +344,9 @@ def render_markdown(comparison: RunsComparison, page: str | None = None) -> str:
               "preference). Calibration where log-probabilities were read.", ""]
     lines += _md_table([h[:1].upper() + h[1:] for h in ROBUSTNESS_HEADER],
                        [robustness_cells(r) for r in comparison.runs], right=ROBUSTNESS_RIGHT) + [""]
+    notes = [note for note in map(orders_note, comparison.runs) if note]
+    if notes:
+        lines += [f"- {cell(note)}" for note in notes] + [""]
     if comparison.pairs:
         lines += ["### Pairs", "", "On the questions both runs answered; McNemar's exact test; the 90% interval of "
                   "B - A is Newcombe's (inside ±m: equivalent within m points, two one-sided tests at 5%).", ""]
@@ -390,7 +416,9 @@ def to_json(comparison: RunsComparison) -> dict:
                   "dataset": r.config.get("dataset"), "split": r.config.get("split"), "shots": r.config.get("shots"),
                   "scoring": r.config.get("scoring"), "prompt": r.config.get("prompt"), "overall": score(r.overall),
                   "subjects": {s: score(t) for s, t in r.subjects.items()}, "bias": r.bias,
-                  "calibration": r.calibration, **({"usage": r.usage} if r.usage else {})} for r in comparison.runs],
+                  "calibration": r.calibration, **({"usage": r.usage} if r.usage else {}),
+                  **({"permute": r.config.get("permute"), "orders": r.orders} if r.orders else {})}
+                 for r in comparison.runs],
         "shared_subjects": comparison.subjects,
         "pairs": [{**asdict(p), "difference_points": p.difference, "significant": p.significant,
                    "interval_90_points": None if p.interval is None else [round(x, 6) for x in p.interval]}

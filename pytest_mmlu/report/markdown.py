@@ -24,13 +24,18 @@ def interval_cell(low: float, high: float) -> str:
     return f"{low * 100:.1f}–{high * 100:.1f}%"
 
 
-def _table(title: str, tallies: dict) -> list[str]:
-    lines = [f"| {title} | Accuracy | 95% interval | Unparsed | Errors | Not run |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+def _table(title: str, tallies: dict, orders: bool = False) -> list[str]:
+    """One row per scope; with --mmlu-permute (`orders`), the accuracy in the data's own order and the consistency."""
+    extra = " Own order | Consistent |" if orders else ""
+    lines = [f"| {title} | Accuracy | 95% interval | Unparsed | Errors | Not run |{extra}",
+             "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if orders else "")]
     for name, t in tallies.items():
         ci = interval_cell(*t.interval) if t.scored else "n/a"
-        lines.append(f"| {cell(name)} | {accuracy_cell(t.correct, t.scored)} | {ci} | {t.unparsed} | {t.errors} "
-                     f"| {t.not_run} |")
+        row = (f"| {cell(name)} | {accuracy_cell(t.correct, t.scored)} | {ci} | {t.unparsed} | {t.errors} "
+               f"| {t.not_run} |")
+        if orders:
+            row += f" {accuracy_cell(t.original_correct, t.permuted)} | {accuracy_cell(t.consistent, t.permuted)} |"
+        lines.append(row)
     return lines
 
 
@@ -53,8 +58,9 @@ def render_markdown(summary, verdicts=(), comparison=None, label: str | None = N
     lines = [f"## MMLU: {cell(label)}" if label else "## MMLU results", ""]
     if config:
         lines += [_describe(config), ""]
-    lines += _table("Subject", summary.subjects) + [""]
-    lines += _table("Category", summary.categories) + [""]
+    orders = bool(o.permuted)
+    lines += _table("Subject", summary.subjects, orders) + [""]
+    lines += _table("Category", summary.categories, orders) + [""]
     average = summary.subject_average
     lines += [f"**Overall**: {accuracy_cell(o.correct, o.scored)} question-weighted"
               + (f", {interval_cell(*o.interval)} 95% interval" if o.scored else "")
@@ -62,6 +68,11 @@ def render_markdown(summary, verdicts=(), comparison=None, label: str | None = N
               "",
               f"Questions: {o.selected} selected, {o.correct} correct, {o.wrong} wrong, {o.unparsed} unparsed, "
               f"{o.errors} errors (not counted as wrong), {o.not_run} not run.", ""]
+    if orders:
+        lines += [f"Asked in several orders of their choices (`--mmlu-permute`): {o.permuted} questions; accuracy "
+                  f"counts a question right only in every order; own order: "
+                  f"{accuracy_cell(o.original_correct, o.permuted)}; the same choice in every order: "
+                  f"{accuracy_cell(o.consistent, o.permuted)}.", ""]
     usage = render_usage(summary.usage)
     if usage:  # tokens and time: the summary's line, as a sentence
         lines += [f"Usage: {usage.removeprefix('usage: ')}.", ""]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Sequence
 
 from ..core.errors import MergeError
@@ -17,7 +18,7 @@ from .schema import ReadReport, Record
 
 # what makes two reports parts of one run; base URLs, start and wall time may differ from machine to machine
 SAME = ("backend", "model", "served_model", "dataset", "revision", "split", "shots", "limit", "scoring",
-        "logprob_route", "prompt", "max_tokens", "temperature", "language", "judge")
+        "logprob_route", "prompt", "max_tokens", "temperature", "language", "judge", "permute")
 JUDGE_SAME = ("backend", "model", "served_model")  # the judge's address may differ too
 SHOWN = 3  # node ids named in a refusal
 
@@ -141,8 +142,23 @@ def _config(reports: Sequence[ReadReport]) -> dict:
     config["interrupted"] = any(bool(r.config.get("interrupted")) for r in reports)
     starts = [r.config["started"] for r in reports if r.config.get("started")]
     config["started"] = min(starts) if starts else None
-    config["wall_seconds"] = None  # each part's is in the report's `merged`
+    config["wall_seconds"] = span(reports)  # each part's own is in the report's `merged`
     return config
+
+
+def span(reports: Sequence[ReadReport]) -> float | None:
+    """Seconds from the first part's start to the last part's end (they may have run side by side); None where a
+    part does not say when it started or how long it ran."""
+    times = []
+    for r in reports:
+        try:
+            start = datetime.fromisoformat(str(r.config["started"]))
+            times.append((start.timestamp(), start.timestamp() + float(r.config["wall_seconds"])))
+        except (KeyError, TypeError, ValueError):
+            return None
+    if not times:
+        return None
+    return round(max(end for _, end in times) - min(start for start, _ in times), 3)
 
 
 def _part(report: ReadReport) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, TypedDict
 
 from ..core.errors import ReportError
+from ..core.permute import consistent
 from ..core.prompt import Prompt
 from ..core.question import Question
 from ..core.reply import Reply
@@ -51,6 +52,20 @@ class _RecordAlways(TypedDict):
     error: str | None  # an error's one line
 
 
+class OrderRecord(TypedDict, total=False):
+    """--mmlu-permute: one order a question was asked in, and what came of it (a Record's own fields, less the
+    question's: its text, choices, prompt and node id)."""
+
+    order: list[int]  # order[i]: the data's choice shown at letter i ([0, 1, 2, 3]: the data's own order)
+    expected: str  # the right letter in this order
+    predicted: str | None
+    outcome: str  # "passed" or "failed"
+    unparsed: bool
+    # and, as in a Record where they apply: how, reply, reasoning, truncated, logprobs, judge, judge_reply,
+    # judge_cached, judge_error, first_token, first_is_letter, tokens_*, usage_source, seconds, refusals, cost,
+    # judge_tokens_in, judge_tokens_out, judge_cost, cached
+
+
 class Record(_RecordAlways, total=False):
     """One question: what each item's test report carries (plain data, it crosses xdist) and the report lists."""
 
@@ -86,8 +101,16 @@ class Record(_RecordAlways, total=False):
     judge_tokens_in: int  # the judge's request, where its service reported it (a cached reading keeps them)
     judge_tokens_out: int
     judge_cost: float  # dollars, at the judge's price in --mmlu-prices
+    # --mmlu-permute: every order the question was asked in, the data's own first. The record's `outcome` is the
+    # item's (passed: right in every order); expected, predicted, reply, how and logprobs are the data's own
+    # order's; token figures, seconds, refusals and costs are summed over the orders.
+    orders: list[OrderRecord]
+    original_outcome: str  # the outcome in the data's own order
+    orders_right: int  # orders answered right
+    consistent: bool  # the same choice (the data's index) picked in every order
     # the error that ended the run (a rejected key, every server gone)
     fault: Fault
+    internal: bool  # the error was a bug of pytest-mmlu's, not a backend fault (its traceback is in the output)
     # the question as asked (written since 0.2; the results page shows them)
     question: str
     choices: list[str]
@@ -117,10 +140,12 @@ def _asked(record: Record, question: Question, prompt: Prompt | None) -> Record:
 
 
 def error_record(nodeid: str, question: Question, error: str, fault: Fault | None = None,
-                 prompt: Prompt | None = None) -> Record:
-    """A question that errored: the backend gave no reply."""
+                 prompt: Prompt | None = None, internal: bool = False) -> Record:
+    """A question that errored: the backend gave no reply, or (`internal`) a bug of the plugin's met it."""
     record = _record(nodeid, question, "error")
     record["error"] = error
+    if internal:
+        record["internal"] = True
     if fault is not None:
         record["fault"] = fault
     return _asked(record, question, prompt)
@@ -170,11 +195,41 @@ def answer_record(nodeid: str, question: Question, verdict: Verdict, reply: Repl
     return _asked(record, question, prompt)
 
 
+QUESTION_FIELDS = ("nodeid", "subject", "index", "error", "question", "choices", "prompt", "shots_at") + RECORDED_META
+SUMMED = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached", "server_seconds", "seconds", "refusals",
+          "cost", "judge_tokens_in", "judge_tokens_out", "judge_cost")
+
+
+def permuted_record(variants: list[Question], records: list[Record]) -> Record:
+    """--mmlu-permute: one record of a question from its records in each order (the data's own first): it passes
+    only when every order is right; a failure is unparsed only when no order gave a wrong letter."""
+    orders = []
+    for variant, r in zip(variants, records):
+        order = list(variant.order or range(len(variant.choices)))
+        orders.append({"order": order, **{k: v for k, v in r.items() if k not in QUESTION_FIELDS}})
+    record: Record = dict(records[0])  # type: ignore[assignment]
+    right = sum(o["outcome"] == "passed" for o in orders)
+    everywhere = right == len(orders)
+    record.update(outcome="passed" if everywhere else "failed", original_outcome=records[0]["outcome"],
+                  orders_right=right,
+                  unparsed=not everywhere and all(o["outcome"] == "passed" or o["unparsed"] for o in orders),
+                  consistent=consistent([v.original(o["predicted"]) for v, o in zip(variants, orders)]),
+                  cached=all(o.get("cached") for o in orders))
+    for name in SUMMED:
+        figures = [o[name] for o in orders if isinstance(o.get(name), (int, float))]
+        if figures:
+            total = sum(figures)
+            record[name] = round(total, 10) if isinstance(total, float) else total  # type: ignore[literal-required]
+    for name in ("judge", "judge_reply", "judge_cached", "judge_error", "first_token", "first_is_letter"):
+        record.pop(name, None)  # said per order: a question's several replies have no one judge or first token
+    record["orders"] = orders  # type: ignore[typeddict-item]
+    return record
+
+
 # -- the run ----------------------------------------------------------------------------------------------------
 
 
-class Tally(TypedDict):
-    """The counts of one scope: overall, a subject, a category, a breakdown's row (report.tally.Tally)."""
+class _TallyAlways(TypedDict):
 
     accuracy: float | None  # correct / total; None when nothing was scored
     correct: int
@@ -187,6 +242,18 @@ class Tally(TypedDict):
     judge_none: int  # of unparsed: the judge found no answer either
     judge_faults: int  # of unparsed: the judge failed
     interval: list[float]  # 95% Wilson interval of the accuracy, [low, high]
+
+
+class Tally(_TallyAlways, total=False):
+    """The counts of one scope: overall, a subject, a category, a breakdown's row (report.tally.Tally); the
+    figures of --mmlu-permute only where questions were asked in several orders (`accuracy` is then the items',
+    right in every order)."""
+
+    permuted: int  # scored questions asked in several orders
+    original_correct: int  # of them, right in the data's own order
+    original_accuracy: float | None
+    consistent: int  # of them, the same choice picked in every order
+    consistency: float | None
 
 
 class Overall(Tally, total=False):
@@ -213,6 +280,7 @@ class UsageTotals(TypedDict):
     figures of the request that first produced them; `spent` counts only the requests this run made."""
 
     answered: int  # questions with a reply (passed or failed)
+    replies: int  # their replies: one per question, or one per order under --mmlu-permute (since 0.2)
     requests: int  # of answered: replies asked of the backend by this run
     cached_replies: int  # of answered: replies from the reply cache
     tokens_in: Figure
@@ -388,6 +456,7 @@ class RunConfig(TypedDict):
     dataset_notes: list[str]
     redux: dict | None  # --mmlu-redux: what was matched
     shard: str | None  # --mmlu-shard: "2/4" (written since 0.2)
+    permute: str | None  # --mmlu-permute: "circular" or K (written since 0.2)
     categories: dict[str, str]  # the run's subjects -> their category in its dataset (written since 0.2)
     started: str  # ISO 8601, UTC
     wall_seconds: float | None

@@ -22,6 +22,10 @@ class Tally:
     judged: int = 0  # of correct + wrong: letters the judge read from replies the rules could not read
     judge_none: int = 0  # of unparsed: the judge found no answer either
     judge_faults: int = 0  # of unparsed: the judge failed (down, timed out, answered nonsense)
+    # --mmlu-permute, of the scored questions asked in several orders:
+    permuted: int = 0
+    original_correct: int = 0  # right in the data's own order
+    consistent: int = 0  # the same choice picked in every order
 
     @property
     def scored(self) -> int:
@@ -39,15 +43,33 @@ class Tally:
     def interval(self) -> tuple[float, float]:
         return wilson_interval(self.correct, self.scored)
 
+    @property
+    def original_accuracy(self) -> float | None:
+        return self.original_correct / self.permuted if self.permuted else None
+
+    @property
+    def consistency(self) -> float | None:
+        return self.consistent / self.permuted if self.permuted else None
+
     def add(self, kind: str) -> None:
         setattr(self, kind, getattr(self, kind) + 1)
+
+    def add_orders(self, record: dict) -> None:
+        """A question asked in several orders (--mmlu-permute): its figures in the data's order and across."""
+        if record.get("orders") and record["outcome"] in ("passed", "failed"):
+            self.permuted += 1
+            self.original_correct += record.get("original_outcome") == "passed"
+            self.consistent += bool(record.get("consistent"))
 
     def to_json(self) -> dict:
         low, high = self.interval
         return {"accuracy": self.accuracy, "correct": self.correct, "total": self.scored, "wrong": self.wrong,
                 "unparsed": self.unparsed, "errors": self.errors, "not_run": self.not_run,
                 "judged": self.judged, "judge_none": self.judge_none, "judge_faults": self.judge_faults,
-                "interval": [round(low, 6), round(high, 6)]}
+                "interval": [round(low, 6), round(high, 6)],
+                **({"permuted": self.permuted, "original_correct": self.original_correct,
+                    "original_accuracy": self.original_accuracy, "consistent": self.consistent,
+                    "consistency": self.consistency} if self.permuted else {})}
 
 
 def kind_of(record: dict) -> str:
@@ -73,6 +95,21 @@ def tally_of(records) -> Tally:
     for r in records:
         tally.add(kind_of(r))
     return tally
+
+
+def replies_of(record: dict) -> list[dict]:
+    """The replies a question record stands for: itself, or (--mmlu-permute) one record per order it was asked in,
+    with its subject and its choices in that order, as position bias, calibration and the usage figures count."""
+    orders = record.get("orders")
+    if not isinstance(orders, list) or not orders:
+        return [record]
+    choices = record.get("choices")
+    out = []
+    for o in orders:
+        order = o.get("order") or []
+        shown = [choices[j] for j in order] if isinstance(choices, list) and len(order) == len(choices) else choices
+        out.append({**o, "nodeid": record.get("nodeid"), "subject": record.get("subject"), "choices": shown})
+    return out
 
 
 def letters_of(record: dict) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from typing import Iterable, Mapping
 
 from ..core.prices import money
 from .stats import percentile
+from .tally import replies_of
 
 TOKENS = ("tokens_in", "tokens_out", "tokens_reasoning", "tokens_cached")
 ANSWERED = ("passed", "failed")
@@ -28,7 +29,8 @@ def _sums(records: list[Mapping]) -> dict:
 
 def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) -> dict:
     """The report's `usage` block (schema.UsageTotals) from the question records."""
-    answered = [r for r in records if r.get("outcome") in ANSWERED]
+    questions = [r for r in records if r.get("outcome") in ANSWERED]
+    answered = [reply for r in questions for reply in replies_of(r)]  # --mmlu-permute: a reply per order
     asked = [r for r in answered if not r.get("cached")]
     seconds = [r["seconds"] for r in answered if isinstance(r.get("seconds"), (int, float))]
     server = [r["server_seconds"] for r in answered if isinstance(r.get("server_seconds"), (int, float))]
@@ -38,7 +40,8 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
         sources[source] = sources.get(source, 0) + 1
     p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
     return {
-        "answered": len(answered),
+        "answered": len(questions),
+        "replies": len(answered),  # more than answered under --mmlu-permute: one per order
         "requests": len(asked),
         "cached_replies": len(answered) - len(asked),
         **_sums(answered),
@@ -49,7 +52,7 @@ def usage_totals(records: Iterable[Mapping], wall_seconds: float | None = None) 
         "truncated": sum(1 for r in answered if r.get("truncated")),
         # this run's refusals for the rate (HTTP 429), each asked again (errors' refusals are not in the records)
         "refusals": sum(r.get("refusals", 0) for r in asked if isinstance(r.get("refusals"), int)),
-        "questions_per_second": round(len(answered) / wall_seconds, 3) if wall_seconds else None,
+        "questions_per_second": round(len(questions) / wall_seconds, 3) if wall_seconds else None,
         "sources": dict(sorted(sources.items())),
         "cost_by_subject": _by_subject(answered),
         "judge": _judge(answered),
@@ -85,8 +88,10 @@ def _tokens(totals: Mapping, name: str, *notes: str) -> str:
     figure = totals[name]
     if not figure["questions"]:
         return "not reported"
-    if figure["questions"] < totals["answered"]:
-        notes = (f"{figure['questions']} of {totals['answered']} questions", *notes)
+    replies = totals.get("replies", totals["answered"])
+    if figure["questions"] < replies:
+        notes = (f"{figure['questions']} of {replies} {'replies' if replies != totals['answered'] else 'questions'}",
+                 *notes)
     return f"{figure['sum']:,}" + (f" ({'; '.join(notes)})" if notes else "")
 
 

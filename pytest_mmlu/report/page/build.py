@@ -31,7 +31,7 @@ OLD_REPLY_CHARS = 500  # reports written before the question was kept (0.1.0) ke
 # config keys the page shows: none can carry a key (addresses go through public_url again)
 CONFIG_KEYS = ("backend", "model", "served_model", "dataset", "revision", "split", "shots", "limit", "scoring",
                "logprob_route", "prompt", "max_tokens", "temperature", "subjects", "language", "pytest_mmlu",
-               "started", "wall_seconds", "interrupted", "dataset_notes")
+               "started", "wall_seconds", "interrupted", "dataset_notes", "permute")
 JUDGE_KEYS = ("backend", "model", "served_model")
 QUESTION_KEYS = ("question", "choices")  # a question's own text, shared by the runs
 RECORD_SKIP = ("nodeid", "subject", "index", "language", "error_type", "cultural_sensitivity") + QUESTION_KEYS

@@ -101,6 +101,7 @@
     put("shots", c.shots);
     put("scoring", c.scoring === undefined ? undefined : c.scoring + (c.logprob_route ? " (" + c.logprob_route + ")" : ""));
     put("prompt", c.prompt);
+    if (c.permute) put("answer orders", c.permute === "circular" ? "every rotation (circular)" : c.permute + " orders");
     put("max tokens", c.max_tokens);
     put("temperature", c.temperature);
     if (c.judge) put("judge", [c.judge.backend, c.judge.served_model || c.judge.model].filter(Boolean).join(", "));
@@ -127,7 +128,8 @@
 
   // A run's card is a list of sections, in the order shown: each a function (run, k) that returns an element, or
   // null where the run has nothing of it. Another figure of a run is one more row here.
-  const RUN_SECTIONS = [["about", aboutSection], ["accuracy", accuracySection], ["gates", gatesSection],
+  const RUN_SECTIONS = [["about", aboutSection], ["accuracy", accuracySection], ["orders", ordersSection],
+    ["gates", gatesSection],
     ["baseline", (run) => run.baseline && baseline(run.baseline)], ["bias", biasSection],
     ["calibration", calibrationSection], ["breakdowns", breakdownsSection]];
   // The runs side by side (several reports): the same, each a function () over every run.
@@ -181,6 +183,53 @@
       add(box, el("p", "muted", "subject average " + pct(run.overall.subject_average, 2)));
     }
     return box;
+  }
+
+  // -- answer order (--mmlu-permute): right in every order, in the data's own, the same choice in every order ---
+
+  function num(x) { return typeof x === "number" && isFinite(x) ? x : null; }
+  function permutedHow(permute) {
+    return permute && permute !== "circular" ? permute + " orders of its choices" : "every rotation of its choices";
+  }
+
+  function ordersSection(run) {
+    const o = run.overall;
+    if (!num(o.permuted)) return null;
+    const box = add(el("div", "orders"), el("h4", "", "answer order"));
+    add(box, el("p", "orders-figures", o.permuted + " questions, each asked in " + permutedHow(run.config.permute)
+      + ": right in every order " + pct(num(o.accuracy)) + ", in the data's own order " + pct(num(o.original_accuracy))
+      + ", the same choice in every order " + pct(num(o.consistency))));
+    const subjects = Object.keys(run.subjects).filter((s) => num(run.subjects[s].permuted));
+    if (subjects.length) {
+      const more = add(el("details"), el("summary", "", "answer order by subject"));
+      more.open = subjects.length <= 12;
+      const t = table(["subject", "questions", "every order", "own order", "consistent"], subjects.map((s) => {
+        const x = run.subjects[s];
+        return [s, x.permuted, pct(num(x.accuracy)), pct(num(x.original_accuracy)), pct(num(x.consistency))];
+      }), [1, 2, 3, 4]);
+      t.className = "orders-subjects compact";
+      add(box, add(more, wide(t)));
+    }
+    return box;
+  }
+
+  // one question's orders: what each showed at each letter (the data's letter), its right letter, what was read
+  function ordersTable(a) {
+    const letters = "ABCDEFGHIJ";
+    const orders = a.orders.filter((o) => o && typeof o === "object");
+    const rows = orders.map((o, i) => {
+      const order = Array.isArray(o.order) ? o.order : [];
+      const shows = order.map((j, at) => letters[at] + "=" + (letters[j] ?? "?")).join(" ");
+      const verdict = o.outcome === "passed" ? "right" : o.unparsed ? "unparsed" : "wrong";
+      return [i === 0 ? "the data's own" : shows, String(o.expected ?? "?"), String(o.predicted || "none"), verdict];
+    });
+    const box = add(el("div", "orders-box"), el("div", "muted", "right in " + num(a.orders_right) + " of "
+      + rows.length + " orders; " + (a.consistent === true ? "the same choice in every order"
+        : "not the same choice in every order") + "; in the data's own order: "
+      + (a.original_outcome === "passed" ? "right" : "not right")));
+    const t = table(["order (letter=the data's letter)", "expected", "letter read", "verdict"], rows, []);
+    t.className = "orders compact";
+    return add(box, wide(t));
   }
 
   function breakdownsSection(run) {
@@ -597,7 +646,7 @@
     if (!a || a.kind === "not_run") return box;
     const facts = el("dl", "config");
     const put = (name, value) => add(facts, el("dt", "", name), el("dd", "", value));
-    put("expected", a.targets ? a.targets.join(" or ") : a.expected || "?");
+    put("expected", Array.isArray(a.targets) ? a.targets.join(" or ") : a.expected || "?");
     put("letter read", a.predicted || "none");
     if (a.how) put("how", a.how === "logprobs" ? "the most likely letter (log-probabilities)"
       : a.how === "judge" ? "read by the judge" : a.how);
@@ -627,6 +676,7 @@
     }
     if (a.error) put("error", a.error);
     add(box, facts);
+    if (Array.isArray(a.orders)) add(box, ordersTable(a));
     if (a.logprobs) add(box, probabilities(a.logprobs));
     if (a.kind !== "error") {
       add(box, el("div", "muted", "reply" + (a.reply ? " (" + a.reply.length + (a.reply.length === 1 ? " character)" : " characters)") : "")));
