@@ -355,3 +355,28 @@ def test_a_real_model_in_every_rotation(pytester, llama_server, hub_data, tmp_pa
     overall = result.report["overall"]
     assert (overall["correct"], overall["original_correct"], overall["consistent"]) == \
         (right_everywhere, own, consistent_count)
+
+
+def test_in_process_every_rotation_matches_a_direct_forward_pass(pytester, gemma_path, hub_data):
+    """gemma-3 270M in process (llama-cpp-python): each order's letter is the one a forward pass over a prompt
+    written here gives (near-ties either way), with the shots' and the question's prefix reused across orders."""
+    pytest.importorskip("llama_cpp")
+    from pytest_mmlu.backends import SERVICES, make_backend
+    from pytest_mmlu.core.prompt import Prompt
+    rows = {"test": make_questions("astronomy", 3, seed=78)}
+    result = run_pytest(pytester, "-p", "no:randomly", "--mmlu-no-cache", "--mmlu-backend=llama-cpp",
+                        f"--mmlu-model={gemma_path}", f"--mmlu-dataset={hub_data(rows)}", "--mmlu-permute=circular",
+                        f"--mmlu-report={pytester.path / 'r.json'}", report=pytester.path / "r.json")
+    backend = make_backend(SERVICES["llama-cpp"], None, gemma_path, None)
+    questions = result.report["questions"]
+    assert len(questions) == 3 and all(len(q["orders"]) == 4 for q in questions)
+    for q in questions:
+        row = rows["test"][q["index"]]
+        for o in q["orders"]:
+            shown = [row["choices"][j] for j in o["order"]]
+            scores = backend.score(Prompt.single(harness_prompt("astronomy", row["question"], shown)),
+                                   tuple("ABCD")).logprobs
+            assert o["predicted"] in near_ties(scores), (q["nodeid"], o, scores)
+            assert o["expected"] == "ABCD"[shown.index(row["choices"][row["answer"]])]
+    overall = result.report["overall"]
+    assert overall["correct"] == sum(all(o["outcome"] == "passed" for o in q["orders"]) for q in questions)
