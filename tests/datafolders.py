@@ -176,15 +176,21 @@ def global_rows(rows: list[dict], labels=("CS", "CA", "-")) -> list[dict]:
 
 def write_global_mmlu(root: Path, by_language: dict[str, dict[str, list[dict]]]) -> Path:
     """CohereLabs/Global-MMLU: <lang>/<split>-00000-of-00001.parquet; rows already in its columns."""
+    return _by_language(root, by_language, lambda rows: pa.table({c: [r[c] for r in rows] for c in GLOBAL_COLUMNS}),
+                        "Global-MMLU copy.")
+
+
+def _by_language(root: Path, by_language: dict[str, dict[str, list[dict]]], table, title: str) -> Path:
+    """A multilingual dataset's hub layout: <lang>/<split>-00000-of-00001.parquet, `table(rows)` each, and a README
+    naming the configs."""
     root = Path(root)
     configs = {}
     for language, splits in by_language.items():
         (root / language).mkdir(parents=True, exist_ok=True)
         for split, rows in splits.items():
-            table = pa.table({c: [r[c] for r in rows] for c in GLOBAL_COLUMNS})
-            pq.write_table(table, root / language / f"{split}-00000-of-00001.parquet")
+            pq.write_table(table(rows), root / language / f"{split}-00000-of-00001.parquet")
         configs[language] = [(split, f"{language}/{split}-*") for split in splits]
-    _readme(root, configs, "Global-MMLU copy.")
+    _readme(root, configs, title)
     return root
 
 
@@ -235,16 +241,8 @@ def prox_rows(rows: list[dict]) -> list[dict]:
 
 def write_mmlu_prox(root: Path, by_language: dict[str, dict[str, list[dict]]]) -> Path:
     """li-lab/MMLU-ProX (and -Lite): <lang>/<split>-00000-of-00001.parquet, splits validation and test."""
-    root = Path(root)
-    configs = {}
-    for language, splits in by_language.items():
-        (root / language).mkdir(parents=True, exist_ok=True)
-        for split, rows in splits.items():
-            pq.write_table(pa.Table.from_pylist(rows, schema=PROX_SCHEMA),
-                           root / language / f"{split}-00000-of-00001.parquet")
-        configs[language] = [(split, f"{language}/{split}-*") for split in splits]
-    _readme(root, configs, "MMLU-ProX copy.")
-    return root
+    return _by_language(root, by_language, lambda rows: pa.Table.from_pylist(rows, schema=PROX_SCHEMA),
+                        "MMLU-ProX copy.")
 
 
 KMMLU_COLUMNS = ("question", "answer", "A", "B", "C", "D", "Category", "Human Accuracy")
